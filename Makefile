@@ -1,0 +1,42 @@
+# paymentd — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format typecheck check bench bench-codec sounds demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+## Run the daemon with its embedded defaults (SQLite ledger, sandbox gateway).
+run: $(STAMP)
+	$(BIN)/paymentd serve $(if $(CONFIG),--config $(CONFIG))
+
+## Run every test.
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check paymentd tests bench
+	$(BIN)/ruff format --check paymentd tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix paymentd tests bench
+	$(BIN)/ruff format paymentd tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict paymentd
+
+check: lint typecheck test
+
+bench-codec: $(STAMP)
+	$(BIN)/python bench/bench_codec.py
+
+bench: bench-codec
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+from paymentd.cli import main
+
+raise SystemExit(main())
