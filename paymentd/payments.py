@@ -8,6 +8,7 @@ No card data is ever printed by these classes: the card travels in
 from __future__ import annotations
 
 import enum
+import re
 from typing import TYPE_CHECKING
 
 import attrs
@@ -25,7 +26,31 @@ __all__ = [
     "Declined",
     "Failed",
     "Unknown",
+    "sanitize_code",
+    "sanitize_detail",
 ]
+
+# Any run of 12 or more digits, even grouped by spaces or dashes, could be a card number.
+_LONG_DIGITS = re.compile(r"\d(?:[ -]?\d){11,}")
+_NOT_CODE = re.compile(r"[^A-Za-z0-9_.:-]")
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def sanitize_code(value: str | None) -> str | None:
+    """A provider's code reduced to a short token safe to store and log.
+
+    Only ``[A-Za-z0-9_.:-]`` is kept, at most 64 characters, and any long digit
+    run is masked, so a gateway that echoes a card number cannot leak it.
+    """
+    if value is None:
+        return None
+    cleaned = _LONG_DIGITS.sub("#", _NOT_CODE.sub("", str(value)))[:64]
+    return cleaned or None
+
+
+def sanitize_detail(value: str) -> str:
+    """Free text (our own words about a failure) made safe to store and log."""
+    return _LONG_DIGITS.sub("[digits]", _NOT_PRINTABLE.sub("?", value))[:200]
 
 
 class DeclineReason(enum.StrEnum):
@@ -89,7 +114,7 @@ class Approved:
 class Declined:
     reason: DeclineReason
     #: The provider's own code, sanitised (no card data), for the ledger.
-    raw_code: str | None = None
+    raw_code: str | None = attrs.field(default=None, converter=sanitize_code)
 
 
 @attrs.frozen
@@ -97,14 +122,14 @@ class Failed:
     """The gateway refused before deciding (bad request, auth, outage)."""
 
     retryable: bool
-    detail: str = ""
+    detail: str = attrs.field(default="", converter=sanitize_detail)
 
 
 @attrs.frozen
 class Unknown:
     """No answer (timeout, crash): the charge may or may not have happened."""
 
-    detail: str = ""
+    detail: str = attrs.field(default="", converter=sanitize_detail)
 
 
 ChargeOutcome = Approved | Declined | Failed | Unknown
