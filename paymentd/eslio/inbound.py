@@ -15,6 +15,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from paymentd.esl import (
     Auth,
@@ -91,13 +92,20 @@ class InboundClient:
         """Wait until authenticated; raises :class:`AuthenticationError` on a bad password."""
         if self._auth_error is not None:
             raise self._auth_error
-        waiter = asyncio.ensure_future(self._connected.wait())
+        connected = asyncio.ensure_future(self._connected.wait())
+        waiters: set[asyncio.Future[Any]] = {connected}
+        if self._task is not None:
+            # The connection loop only ends for good on a refused password.
+            waiters.add(asyncio.shield(self._task))
         try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            if self._auth_error is not None:
-                raise self._auth_error from None
-            raise NotConnected(f"not connected to FreeSWITCH at {self.host}:{self.port}") from None
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self._auth_error is not None:
+            raise self._auth_error
+        if not (connected.done() and not connected.cancelled()):
+            raise NotConnected(f"not connected to FreeSWITCH at {self.host}:{self.port}")
 
     async def close(self) -> None:
         self._stopping = True
