@@ -1,0 +1,1 @@
+"""The payment dialogue as a pure state machine: typed inputs in, typed actions out."""
