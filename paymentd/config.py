@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from paymentd.capture.config import CaptureConfig
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -168,6 +170,7 @@ class Config:
     inbound: InboundEslConfig = attrs.Factory(InboundEslConfig)
     http: HttpConfig = attrs.Factory(HttpConfig)
     logging: LoggingConfig = attrs.Factory(LoggingConfig)
+    capture: CaptureConfig = attrs.Factory(CaptureConfig)
 
 
 def _strict_converter() -> cattrs.Converter:
