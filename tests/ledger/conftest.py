@@ -1,0 +1,41 @@
+"""Ledger fixtures: every ledger test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from paymentd.ledger import Ledger, LedgerConfig, open_ledger
+from tests.ledger.postgres import PostgresCluster, find_bindir
+
+
+@pytest.fixture(scope="session")
+def postgresql_cluster() -> Iterator[PostgresCluster]:
+    """One throw-away cluster for the session; skipped only if PostgreSQL is not installed."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+            "(install the Debian package 'postgresql', as .ci/run does)"
+        )
+    cluster = PostgresCluster.start(bindir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def ledger_config(request: pytest.FixtureRequest, tmp_path: Path) -> LedgerConfig:
+    """A fresh, empty ledger of each kind."""
+    if request.param == "sqlite":
+        return LedgerConfig(kind="sqlite", path=str(tmp_path / "ledger.sqlite3"))
+    cluster: PostgresCluster = request.getfixturevalue("postgresql_cluster")
+    return LedgerConfig(kind="postgresql", dsn=await cluster.new_database())
+
+
+@pytest.fixture
+async def ledger(ledger_config: LedgerConfig) -> AsyncIterator[Ledger]:
+    opened = await open_ledger(ledger_config)
+    yield opened
+    await opened.close()
