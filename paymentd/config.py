@@ -19,6 +19,8 @@ import attrs
 import cattrs
 
 from paymentd.capture.config import CaptureConfig
+from paymentd.gateways.config import GatewayConfig
+from paymentd.ledger.config import LedgerConfig
 
 __all__ = [
     "Config",
@@ -171,6 +173,8 @@ class Config:
     http: HttpConfig = attrs.Factory(HttpConfig)
     logging: LoggingConfig = attrs.Factory(LoggingConfig)
     capture: CaptureConfig = attrs.Factory(CaptureConfig)
+    gateway: GatewayConfig = attrs.Factory(GatewayConfig)
+    ledger: LedgerConfig = attrs.Factory(LedgerConfig)
 
 
 def _strict_converter() -> cattrs.Converter:
