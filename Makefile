@@ -38,5 +38,9 @@ bench-codec: $(STAMP)
 
 bench: bench-codec
 
+## Re-record sounds/ from the prompt catalog (needs festival festvox-us-slt-hts espeak-ng sox).
+sounds: $(STAMP)
+	$(BIN)/python scripts/make_sounds.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
