@@ -1,0 +1,59 @@
+"""What the dialogue is told about the call before it starts."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from paymentd.capture.results import Mode
+
+__all__ = ["VARIABLES_IN", "CallInfo"]
+
+#: The channel variables the dialogue reads (set by the dialplan, the IVR or the agent API).
+VARIABLES_IN = (
+    "paymentd_account_id",
+    "paymentd_amount",
+    "paymentd_reference",
+    "paymentd_currency",
+    "paymentd_customer_verified",
+    "paymentd_language",
+)
+
+
+def _aware(_inst: object, _attribute: attrs.Attribute[Any], value: datetime.datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("started_at must carry a time zone")
+
+
+@attrs.frozen
+class CallInfo:
+    """One call handed to paymentd.
+
+    ``variables`` are the call's channel variables by name without the ``variable_``
+    prefix (``{"paymentd_amount": "125.50", ...}``); only :data:`VARIABLES_IN` are read.
+    ``started_at`` is the wall-clock start of the session (any time zone): the only
+    calendar date the dialogue knows, converted to the configured time zone to decide
+    whether a card has expired.
+    """
+
+    call_uuid: str
+    #: Chosen by the caller of the dialogue (unique, e.g. a UUID4): it names the session in
+    #: the ledger and the API, and every charge attempt's idempotency key derives from it.
+    session_id: str
+    started_at: datetime.datetime = attrs.field(validator=_aware)
+    variables: Mapping[str, str] = attrs.field(factory=dict, converter=dict, hash=False)
+    mode: Mode = Mode.AUTOMATED
+    #: Agent mode: give the caller back to the agent at the end (else automated routes apply).
+    return_to_agent: bool = True
+    #: The extension and context that run paymentd (``Caller-Destination-Number`` and
+    #: ``Caller-Context``): the way back from identification.
+    return_extension: str | None = None
+    return_context: str | None = None
+
+    def variable(self, name: str) -> str | None:
+        """The variable's value without surrounding blanks; None if absent or empty."""
+        value = self.variables.get(name, "").strip()
+        return value or None

@@ -1,0 +1,1053 @@
+"""The payment dialogue as a pure state machine.
+
+:class:`PaymentDialogue` takes typed inputs (:mod:`paymentd.capture.inputs`) and
+returns typed actions (:mod:`paymentd.capture.actions`). It opens no socket, reads
+no clock and sleeps nowhere: time arrives as ``now`` on every input.
+
+Driver contract
+===============
+
+Before ``Start``, the driver prepares the call so no card digit can leak inside
+FreeSWITCH (``../shared/esl/PROTOCOL.md``, "Card data on the wire"): ``connect``,
+``myevents``, ``divert_events on``, ``linger``, ``digits_dialed_filter=.+`` and
+``playback_terminators=none`` (so no key ever ends a playback inside FreeSWITCH;
+the dialogue decides barge-in itself). Then::
+
+    dialogue = PaymentDialogue(config.capture, CallInfo(...))
+    run(dialogue.handle(Start(now)))
+    # for every input: run(dialogue.handle(input)) until dialogue.finished
+
+``run`` carries out the returned actions **in order**, each command answered
+before the next is sent:
+
+``Play(play_id, utterances)``
+    Say the utterances in order (in ``dialogue.language``). Sensitive ones
+    (``paymentd.speech.utterances.is_sensitive``) are composed into audio with an
+    opaque one-time name: no card digit in any argument. When all of it has ended,
+    feed ``PlaybackFinished(play_id, now)``, exactly once, whether it played out or
+    was stopped. The dialogue never has more than one Play/PlayHold outstanding.
+``PlayHold(play_id)``
+    Hold audio in a loop until ``StopPlayback``; then ``PlaybackFinished``.
+``StopPlayback(play_id)``
+    Break that playback now (``uuid_break <uuid> all``) if it is still playing;
+    otherwise do nothing. ``PlaybackFinished`` is still expected for it.
+``Charge(request)``
+    Start the gateway charge concurrently (do not block the event loop) and feed
+    ``ChargeAnswered(request.attempt_id, outcome, now)`` when it answers, **even after
+    the caller hung up**. Each Charge is a new attempt with a new idempotency key;
+    never send one twice (a retry of the same attempt reuses its key).
+``Progress(...)``
+    Masked progress for the agent desktop and logs; nothing to do on the call.
+``SetVariables(variables)``
+    Set each channel variable (an empty value unsets it). Not card data.
+``Resume`` / ``Transfer`` / ``Hangup`` / ``ReturnToAgent``
+    Where the call goes: close the socket so the dialplan continues after
+    ``socket`` / ``transfer <ext> XML <context>`` / hang up / hand the caller back to
+    the agent (agent mode).
+``Finished(outcome)``
+    The last action. ``dialogue.finished`` is now true; later inputs return nothing.
+
+Inputs, besides ``Start``:
+
+``DigitPressed(digit, now)``
+    Every ``DTMF`` event, in arrival order, whatever is playing, never interpreted
+    by the driver. A key may arrive after the ``CHANNEL_EXECUTE_COMPLETE`` of the
+    playback it interrupted: forward it anyway; the dialogue accepts keys for the
+    field it is collecting whether or not the prompt has finished.
+``TimerExpired(now)``
+    After every ``handle``, read ``next_deadline()`` (monotonic seconds, or None) and
+    feed ``TimerExpired`` once the clock reaches it. Early or extra ticks are harmless.
+``CallHungUp(now)``
+    ``CHANNEL_HANGUP`` or a closed socket. If a charge is in flight the dialogue
+    waits for its ``ChargeAnswered`` before ``Finished``; it emits no Play and no
+    ``SetVariables`` after a hang-up.
+``AgentCancelled`` / ``AgentLeft``
+    From the agent API (agent mode): cancel the payment (a charge already in flight
+    is still answered) / the agent hung up (the caller finishes, then goes to the
+    ``agent_gone`` route).
+``InternalFailure(error_type, now)``
+    The driver cannot go on (a command failed, audio missing). The dialogue stops
+    speaking and ends with ``internal-error``; if ``handle`` itself raises, the driver
+    sets ``paymentd_result=internal-error`` and hangs up on its own.
+
+Timing: the first-digit timeout of a field runs from the end of its prompt; each key
+restarts the inter-digit timeout; when that expires the entry is taken as keyed (as
+``#`` would). ``#`` ends an entry early; an entry also ends itself at its longest valid
+length. In a confirmation menu a stray ``#`` is ignored (callers press it after an
+entry that completed itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from paymentd.capture.actions import (
+    Action,
+    Charge,
+    Finished,
+    Hangup,
+    Progress,
+    ProgressKind,
+    Resume,
+    ReturnToAgent,
+    SessionOutcome,
+    SetVariables,
+    Transfer,
+)
+from paymentd.capture.call import CallInfo
+from paymentd.capture.config import CaptureConfig, FieldConfig, Route
+from paymentd.capture.inputs import (
+    AgentCancelled,
+    AgentLeft,
+    CallHungUp,
+    ChargeAnswered,
+    DigitPressed,
+    Input,
+    InternalFailure,
+    PlaybackFinished,
+    Start,
+    TimerExpired,
+)
+from paymentd.capture.results import ErrorType, Field, Mode, Result
+from paymentd.capture.speaker import Kind, Speaker
+from paymentd.cards import (
+    BRANDS,
+    MAX_CARD_NUMBER_LENGTH,
+    MIN_CARD_NUMBER_LENGTH,
+    BrandTable,
+    CardNumber,
+    CardNumberProblem,
+    Expiry,
+    ExpiryProblem,
+    InvalidCardNumber,
+    InvalidExpiry,
+    InvalidSecurityCode,
+    SecurityCode,
+)
+from paymentd.money import InvalidAmount, Money
+from paymentd.payments import (
+    Approved,
+    CardDetails,
+    ChargeOutcome,
+    ChargeRequest,
+    Declined,
+    DeclineReason,
+    Failed,
+    Unknown,
+)
+from paymentd.speech.utterances import (
+    Prompt,
+    SayAmount,
+    SayCharacters,
+    SayDigits,
+    SayMonthYear,
+    Utterance,
+)
+
+__all__ = ["OUTPUT_VARIABLES", "PaymentDialogue", "UnexpectedInput"]
+
+#: The channel variables set before the call leaves paymentd, in this order.
+OUTPUT_VARIABLES = (
+    "paymentd_result",
+    "paymentd_session_id",
+    "paymentd_confirmation_code",
+    "paymentd_card_brand",
+    "paymentd_card_last4",
+    "paymentd_amount",
+    "paymentd_currency",
+    "paymentd_decline_count",
+    "paymentd_error_type",
+)
+
+#: Keys an amount may have before it is taken as finished.
+_MAX_AMOUNT_KEYS = 15
+
+_DECLINE_PROMPTS = {
+    DeclineReason.INCORRECT_CVC: "declined_incorrect_cvc",
+    DeclineReason.EXPIRED_CARD: "declined_expired",
+    DeclineReason.INSUFFICIENT_FUNDS: "declined_insufficient_funds",
+    DeclineReason.INVALID_NUMBER: "declined_invalid_number",
+    DeclineReason.CARD_NOT_SUPPORTED: "declined_card_not_supported",
+    # Generic, do-not-honor and suspected fraud get the generic prompt: telling a
+    # caller that fraud is suspected helps only a fraudster.
+}
+
+_ENTRY_PROMPTS = {
+    Field.EXPIRY: "enter_expiry",
+    Field.POSTAL_CODE: "enter_postal_code",
+    Field.CARD_NUMBER: "enter_card_number",
+}
+
+
+class UnexpectedInput(RuntimeError):
+    """The driver broke the contract (an input out of place); the message says which."""
+
+
+# --- phases ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Entry:
+    """Collecting the keys of one field."""
+
+    field: Field
+
+
+@attrs.frozen
+class _Confirm:
+    """Read back ``value`` and wait for 1 (confirm) or 2 (re-enter)."""
+
+    field: Field
+    value: Money | CardNumber | Expiry | SecurityCode | str
+
+
+@attrs.frozen
+class _AmountChoice:
+    """A given amount: 1 pays it; with partial payments allowed, 2 keys another."""
+
+    partial: bool
+
+
+@attrs.frozen
+class _Charging:
+    attempt_id: str
+
+
+@attrs.frozen
+class _Ending:
+    result: Result | None
+    route: Route | None
+    variables: tuple[tuple[str, str], ...]
+
+
+class _Waiting:
+    """Before Start, and after Finished."""
+
+
+_Phase = _Waiting | _Entry | _Confirm | _AmountChoice | _Charging | _Ending
+
+
+class PaymentDialogue:
+    """One payment session on one call. See the module docstring for the driver contract."""
+
+    def __init__(
+        self, config: CaptureConfig, call: CallInfo, *, brands: BrandTable = BRANDS
+    ) -> None:
+        self._config = config
+        self._call = call
+        self._brands = brands
+        self._today = call.started_at.astimezone(ZoneInfo(config.time_zone)).date()
+        requested = call.variable("paymentd_language")
+        self._language = requested if requested in config.languages else config.default_language
+        self._speaker = Speaker()
+        self._out: list[Action] = []
+        self._phase: _Phase = _Waiting()
+        self._started = False
+        self._finished = False
+        self._outcome: SessionOutcome | None = None
+        self._now = 0.0
+        self._deadline: float | None = None
+        self._prompt_id: int | None = None
+        self._intro: tuple[Utterance, ...] = ()
+        # What the caller keys, as bytes that can be overwritten.
+        self._keys = bytearray()
+        self._attempts: dict[Field, int] = {}
+        # Session facts.
+        self._currency = config.default_currency
+        self._balance: Money | None = None
+        self._amount: Money | None = None
+        self._card: CardNumber | None = None
+        self._expiry: Expiry | None = None
+        self._cvv: SecurityCode | None = None
+        self._postal_code: str | None = None
+        self._card_brand: str | None = None
+        self._card_last4: str | None = None
+        self._todo: list[Field] = []
+        self._charge_attempts = 0
+        self._declines = 0
+        self._confirmation_code: str | None = None
+        self._error_type: str | None = None
+        # Things that happened while a charge was in flight, acted on at its answer.
+        self._hung_up = False
+        self._failure: str | None = None
+        self._cancel_requested = False
+        self._agent_gone = False
+
+    # --- public API ------------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> str:
+        return self._call.session_id
+
+    @property
+    def language(self) -> str:
+        """The language to speak: ``paymentd_language`` if configured, else the default."""
+        return self._language
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def outcome(self) -> SessionOutcome | None:
+        """How the session ended, once :attr:`finished`."""
+        return self._outcome
+
+    def next_deadline(self) -> float | None:
+        """When the driver must feed :class:`TimerExpired` (monotonic seconds), if ever."""
+        return self._deadline
+
+    def handle(self, event: Input) -> list[Action]:
+        """Take one input; return the actions to carry out, in order."""
+        if self._finished:
+            return []
+        if not self._started and not isinstance(event, Start):
+            raise UnexpectedInput(f"{type(event).__name__} before Start")
+        self._out = []
+        self._now = event.now
+        match event:
+            case Start(now=now):
+                self._on_start(now)
+            case DigitPressed(digit=digit, now=now):
+                self._on_key(digit, now)
+            case PlaybackFinished(play_id=play_id, now=now):
+                self._on_playback_finished(play_id, now)
+            case TimerExpired(now=now):
+                self._on_timer(now)
+            case ChargeAnswered(attempt_id=attempt_id, outcome=outcome, now=now):
+                self._on_charge_answered(attempt_id, outcome, now)
+            case CallHungUp():
+                self._on_hang_up()
+            case AgentCancelled():
+                self._on_agent_cancelled()
+            case AgentLeft():
+                self._agent_gone = True
+            case InternalFailure(error_type=error_type):
+                self._on_internal_failure(error_type)
+        if isinstance(self._phase, _Ending) and self._speaker.idle:
+            self._finish(self._phase)
+        out, self._out = self._out, []
+        return out
+
+    # --- start -----------------------------------------------------------------------------
+
+    def _on_start(self, now: float) -> None:
+        if self._started:
+            raise UnexpectedInput("Start twice")
+        self._started = True
+        call = self._call
+        problem = self._read_parameters()
+        self._emit(
+            Progress(
+                ProgressKind.STARTED,
+                amount=self._balance.decimal() if self._balance else None,
+                currency=self._currency,
+            )
+        )
+        if problem is not None:
+            self._end(Result.INTERNAL_ERROR, [Prompt("technical_problem")], problem)
+            return
+        verified = call.variable("paymentd_customer_verified")
+        if verified is None and self._config.require_identification:
+            self._emit(Progress(ProgressKind.IDENTIFICATION_REQUIRED))
+            self._hand_over_to_identification()
+            return
+        if verified is not None and verified.lower() == "false":
+            self._end(
+                Result.IDENTIFICATION_FAILED,
+                [Prompt("identification_failed")],
+                ErrorType.IDENTIFICATION_FAILED,
+            )
+            return
+        intro = "secure_agent_intro" if call.mode is Mode.AGENT else "welcome"
+        self._intro = (Prompt(intro),)
+        self._ask_amount()
+
+    def _read_parameters(self) -> ErrorType | None:
+        """Take the session's channel variables; the reason they are unusable, if they are."""
+        call = self._call
+        self._currency = (call.variable("paymentd_currency") or self._currency).upper()
+        if self._currency not in self._config.currencies:
+            return ErrorType.CURRENCY_NOT_ALLOWED
+        verified = call.variable("paymentd_customer_verified")
+        if verified is not None and verified.lower() not in ("true", "false"):
+            return ErrorType.INVALID_CUSTOMER_VERIFIED
+        text = call.variable("paymentd_amount")
+        if text is not None:
+            try:
+                amount = Money.parse(text, self._currency)
+            except InvalidAmount:
+                return ErrorType.INVALID_AMOUNT_PARAMETER
+            low, high = self._config.amount.bounds(self._currency)
+            if amount < low or (high is not None and amount > high):
+                return ErrorType.AMOUNT_PARAMETER_OUT_OF_LIMITS
+            self._balance = amount
+        return None
+
+    def _hand_over_to_identification(self) -> None:
+        variables = [
+            ("paymentd_result", ""),
+            ("paymentd_session_id", self.session_id),
+            ("paymentd_return_extension", self._call.return_extension or ""),
+            ("paymentd_return_context", self._call.return_context or ""),
+        ]
+        routes = self._config.routes
+        route = (
+            routes.agent.identification if self._agent_routes() else routes.automated.identification
+        )
+        self._close(None, route, [Prompt("identification_required")], tuple(variables))
+
+    # --- amount ----------------------------------------------------------------------------
+
+    def _ask_amount(self) -> None:
+        self._attempts[Field.AMOUNT] = 1
+        if self._balance is None:
+            self._ask_entry(Field.AMOUNT)
+        else:
+            self._ask_amount_choice(partial=self._config.amount.allow_partial)
+
+    def _ask_amount_choice(self, partial: bool, lead: Sequence[Utterance] = ()) -> None:
+        assert self._balance is not None
+        choice = "pay_full_or_other" if partial else "press_1_to_pay_amount"
+        self._phase = _AmountChoice(partial)
+        self._emit(self._field_requested(Field.AMOUNT))
+        self._prompt(
+            [*lead, Prompt("amount_due_is"), self._say_amount(self._balance), Prompt(choice)]
+        )
+
+    def _amount_from_keys(self) -> Money | ErrorType:
+        text = self._keys.decode("ascii")
+        if self._config.amount.entry == "decimal_point":
+            text = text.replace("*", ".")
+        elif not text.isdigit():
+            return ErrorType.AMOUNT_INVALID
+        try:
+            if self._config.amount.entry == "minor_units":
+                amount = Money(int(text), self._currency)
+            else:
+                amount = Money.parse(text, self._currency)
+        except InvalidAmount:
+            return ErrorType.AMOUNT_INVALID
+        low, high = self._config.amount.bounds(self._currency)
+        if amount < low:
+            return ErrorType.AMOUNT_BELOW_MINIMUM
+        if high is not None and amount > high:
+            return ErrorType.AMOUNT_ABOVE_MAXIMUM
+        if self._balance is not None and amount > self._balance:
+            return ErrorType.AMOUNT_ABOVE_BALANCE
+        return amount
+
+    def _amount_error_prompts(self, error: ErrorType) -> list[Utterance]:
+        low, high = self._config.amount.bounds(self._currency)
+        if error is ErrorType.AMOUNT_BELOW_MINIMUM:
+            return [Prompt("amount_below_minimum"), self._say_amount(low)]
+        if error is ErrorType.AMOUNT_ABOVE_MAXIMUM and high is not None:
+            return [Prompt("amount_above_maximum"), self._say_amount(high)]
+        if error is ErrorType.AMOUNT_ABOVE_BALANCE and self._balance is not None:
+            return [Prompt("amount_above_balance"), self._say_amount(self._balance)]
+        return [Prompt("amount_invalid")]
+
+    # --- asking ----------------------------------------------------------------------------
+
+    def _field_config(self, field: Field) -> FieldConfig:
+        config = self._config
+        return {
+            Field.AMOUNT: config.amount,
+            Field.CARD_NUMBER: config.card_number,
+            Field.EXPIRY: config.expiry,
+            Field.CVV: config.cvv,
+            Field.POSTAL_CODE: config.postal_code,
+        }[field]
+
+    def _entry_prompt(self, field: Field) -> Prompt:
+        if field is Field.AMOUNT:
+            minor = self._config.amount.entry == "minor_units"
+            return Prompt("enter_amount_minor_units" if minor else "enter_amount")
+        if field is Field.CVV:
+            assert self._card is not None
+            return Prompt(f"enter_cvv_{self._card.brand.cvv_length}")
+        return Prompt(_ENTRY_PROMPTS[field])
+
+    def _ask_entry(self, field: Field, lead: Sequence[Utterance] = ()) -> None:
+        self._phase = _Entry(field)
+        self._emit(self._field_requested(field))
+        self._prompt([*lead, self._entry_prompt(field)])
+
+    def _field_requested(self, field: Field) -> Progress:
+        return Progress(
+            ProgressKind.FIELD_REQUESTED,
+            field=field,
+            attempt=self._attempts[field],
+            max_attempts=self._field_config(field).max_attempts,
+            fields_remaining=self._fields_remaining(field),
+        )
+
+    def _fields_remaining(self, current: Field) -> tuple[Field, ...]:
+        """The field being asked and those still to come (before the card is known, the
+        fields most brands need)."""
+        if current in (Field.AMOUNT, Field.CARD_NUMBER):
+            later = [Field(f) for f in self._config.card_fields]
+            order = [Field.AMOUNT, Field.CARD_NUMBER, *sorted(later, key=list(Field).index)]
+            return tuple(order[order.index(current) :])
+        return (current, *self._todo)
+
+    def _prompt(self, utterances: Sequence[Utterance]) -> None:
+        """Ask for keys: the prompt (after the greeting, the first time) may be barged into."""
+        self._clear_keys()
+        self._deadline = None
+        play_id, actions = self._speaker.say([*self._intro, *utterances], Kind.PROMPT)
+        self._intro = ()
+        self._prompt_id = play_id
+        self._out.extend(actions)
+
+    def _retry(self, field: Field, error: ErrorType | None, lead: Sequence[Utterance]) -> None:
+        """Count a failed or abandoned entry of ``field``; ask again, or give up."""
+        if error is not None:
+            self._error_type = error
+            self._emit(
+                Progress(
+                    ProgressKind.FIELD_REJECTED,
+                    field=field,
+                    error=error,
+                    attempt=self._attempts[field],
+                )
+            )
+        self._attempts[field] += 1
+        if self._attempts[field] > self._field_config(field).max_attempts:
+            self._end(Result.TOO_MANY_FAILED_ATTEMPTS, [Prompt("too_many_attempts")], error)
+            return
+        phase = self._phase
+        if isinstance(phase, _AmountChoice):
+            self._ask_amount_choice(phase.partial, lead)
+        elif isinstance(phase, _Confirm) and error is not None:
+            # No answer or a wrong key: read the entry back again rather than re-enter it.
+            self._ask_confirmation(phase.field, phase.value, lead)
+        else:
+            if isinstance(phase, _Confirm):
+                self._wipe_value(phase.value)
+            self._ask_entry(field, lead)
+
+    # --- keys and timers -------------------------------------------------------------------
+
+    def _on_key(self, key: str, now: float) -> None:
+        phase = self._phase
+        if not isinstance(phase, _Entry | _Confirm | _AmountChoice):
+            return  # nothing is being asked: keys during processing or a goodbye mean nothing
+        if key in self._config.escape_digits and not self._is_decimal_point(key, phase):
+            self._out.extend(self._speaker.barge_in())
+            self._cancel(ErrorType.CANCELLED_BY_CALLER)
+            return
+        if isinstance(phase, _Entry):
+            self._on_entry_key(phase.field, key, now)
+        else:
+            self._on_menu_key(phase, key)
+
+    def _is_decimal_point(self, key: str, phase: _Phase) -> bool:
+        # "*" after some digits of an amount is its decimal point; "*" first still cancels.
+        return (
+            key == "*"
+            and isinstance(phase, _Entry)
+            and phase.field is Field.AMOUNT
+            and self._config.amount.entry == "decimal_point"
+            and bool(self._keys)
+        )
+
+    def _on_entry_key(self, field: Field, key: str, now: float) -> None:
+        if key in "ABCD" or (key == "*" and not self._is_decimal_point(key, self._phase)):
+            return
+        self._out.extend(self._speaker.barge_in())
+        if key == "#":
+            self._submit(field)
+            return
+        self._keys.append(ord(key))
+        self._emit(
+            Progress(ProgressKind.DIGITS_ENTERED, field=field, digits_entered=len(self._keys))
+        )
+        self._deadline = now + self._field_config(field).inter_digit_timeout
+        if len(self._keys) >= self._complete_length(field):
+            self._submit(field)
+
+    def _complete_length(self, field: Field) -> int:
+        """The number of keys at which the entry ends by itself."""
+        keyed = len(self._keys)
+        if field is Field.CARD_NUMBER:
+            brand = self._brands.detect(self._keys) if keyed >= MIN_CARD_NUMBER_LENGTH else None
+            return brand.max_length if brand else MAX_CARD_NUMBER_LENGTH
+        if field is Field.EXPIRY:
+            return 4
+        if field is Field.CVV:
+            assert self._card is not None
+            return self._card.brand.cvv_length
+        if field is Field.POSTAL_CODE:
+            return self._config.postal_code.max_digits
+        return _MAX_AMOUNT_KEYS
+
+    def _on_menu_key(self, phase: _Confirm | _AmountChoice, key: str) -> None:
+        if key == "#":
+            return
+        self._out.extend(self._speaker.barge_in())
+        field = phase.field if isinstance(phase, _Confirm) else Field.AMOUNT
+        if key == "1":
+            if isinstance(phase, _Confirm):
+                self._accept(phase.value)
+            else:
+                assert self._balance is not None
+                self._accept(self._balance)
+        elif key == "2" and isinstance(phase, _Confirm):
+            self._retry(field, None, ())
+        elif key == "2" and isinstance(phase, _AmountChoice) and phase.partial:
+            self._ask_entry(Field.AMOUNT)
+        else:
+            self._retry(field, ErrorType.INVALID_CHOICE, [Prompt("invalid_choice")])
+
+    def _on_playback_finished(self, play_id: int, now: float) -> None:
+        self._out.extend(self._speaker.finished(play_id))
+        phase = self._phase
+        collecting = isinstance(phase, _Entry | _Confirm | _AmountChoice)
+        if play_id == self._prompt_id and collecting and not self._keys:
+            self._deadline = now + self._field_config(self._asked_field()).first_digit_timeout
+        elif isinstance(phase, _Charging) and self._deadline is None and self._speaker.idle:
+            # Hold audio ended by itself before the gateway answered: keep the caller company.
+            self._start_hold()
+
+    def _asked_field(self) -> Field:
+        phase = self._phase
+        if isinstance(phase, _Entry | _Confirm):
+            return phase.field
+        return Field.AMOUNT
+
+    def _on_timer(self, now: float) -> None:
+        if self._deadline is None or now < self._deadline:
+            return
+        self._deadline = None
+        phase = self._phase
+        if isinstance(phase, _Charging):
+            self._start_hold()
+        elif isinstance(phase, _Entry) and self._keys:
+            self._submit(phase.field)
+        elif isinstance(phase, _Entry | _Confirm | _AmountChoice):
+            self._retry(self._asked_field(), ErrorType.NO_INPUT, [Prompt("no_input")])
+
+    def _start_hold(self) -> None:
+        _play_id, actions = self._speaker.hold()
+        self._out.extend(actions)
+
+    # --- entries ---------------------------------------------------------------------------
+
+    def _submit(self, field: Field) -> None:
+        """The entry is complete: check it, then read it back or take it."""
+        self._deadline = None
+        if not self._keys:
+            self._retry(field, ErrorType.NO_INPUT, [Prompt("no_input")])
+            return
+        try:
+            value = self._value_from_keys(field)
+        finally:
+            self._clear_keys()
+        if isinstance(value, ErrorType):
+            self._retry(field, value, self._error_prompts(field, value))
+        elif self._field_config(field).read_back == "none":
+            self._accept(value)
+        else:
+            self._ask_confirmation(field, value)
+
+    def _value_from_keys(
+        self, field: Field
+    ) -> Money | CardNumber | Expiry | SecurityCode | str | ErrorType:
+        if field is Field.AMOUNT:
+            return self._amount_from_keys()
+        if field is Field.CARD_NUMBER:
+            return self._card_from_keys()
+        if field is Field.EXPIRY:
+            return self._expiry_from_keys()
+        if field is Field.CVV:
+            assert self._card is not None
+            try:
+                return SecurityCode(self._keys, brand=self._card.brand)
+            except InvalidSecurityCode:
+                return ErrorType.CVV_INVALID
+        postal = self._config.postal_code
+        if not postal.min_digits <= len(self._keys) <= postal.max_digits:
+            return ErrorType.POSTAL_CODE_INVALID
+        return self._keys.decode("ascii")
+
+    def _card_from_keys(self) -> CardNumber | ErrorType:
+        try:
+            card = CardNumber(self._keys, brands=self._brands)
+        except InvalidCardNumber as exc:
+            if exc.problem is CardNumberProblem.UNKNOWN_BRAND:
+                return ErrorType.CARD_NOT_ACCEPTED
+            if exc.problem is CardNumberProblem.LUHN_CHECK_FAILED:
+                return ErrorType.CARD_NUMBER_LUHN_CHECK_FAILED
+            return ErrorType.CARD_NUMBER_INVALID
+        if card.brand.id not in self._config.allowed_brands:
+            card.wipe()
+            return ErrorType.CARD_NOT_ACCEPTED
+        return card
+
+    def _expiry_from_keys(self) -> Expiry | ErrorType:
+        try:
+            expiry = Expiry.from_mmyy(self._keys, self._today)
+        except InvalidExpiry:
+            return ErrorType.EXPIRY_INVALID
+        problem = expiry.problem_on(self._today, self._config.expiry.max_years_ahead)
+        if problem is ExpiryProblem.EXPIRED:
+            return ErrorType.CARD_EXPIRED
+        if problem is ExpiryProblem.TOO_FAR_AHEAD:
+            return ErrorType.EXPIRY_TOO_FAR_AHEAD
+        return expiry
+
+    def _error_prompts(self, field: Field, error: ErrorType) -> list[Utterance]:
+        if field is Field.AMOUNT:
+            return self._amount_error_prompts(error)
+        name = {
+            ErrorType.CARD_NOT_ACCEPTED: "card_not_accepted",
+            ErrorType.CARD_EXPIRED: "card_expired",
+            ErrorType.CARD_NUMBER_INVALID: "card_number_invalid",
+            ErrorType.CARD_NUMBER_LUHN_CHECK_FAILED: "card_number_invalid",
+            ErrorType.EXPIRY_INVALID: "expiry_invalid",
+            ErrorType.EXPIRY_TOO_FAR_AHEAD: "expiry_invalid",
+            ErrorType.CVV_INVALID: "cvv_invalid",
+            ErrorType.POSTAL_CODE_INVALID: "postal_code_invalid",
+        }[error]
+        return [Prompt(name)]
+
+    def _ask_confirmation(
+        self,
+        field: Field,
+        value: Money | CardNumber | Expiry | SecurityCode | str,
+        lead: Sequence[Utterance] = (),
+    ) -> None:
+        self._phase = _Confirm(field, value)
+        self._emit(Progress(ProgressKind.CONFIRMATION_REQUESTED, field=field))
+        self._prompt([*lead, *self._read_back(field, value), Prompt("confirm_or_reenter")])
+
+    def _read_back(
+        self, field: Field, value: Money | CardNumber | Expiry | SecurityCode | str
+    ) -> list[Utterance]:
+        last4 = self._field_config(field).read_back == "last4"
+        if isinstance(value, Money):
+            return [Prompt("you_entered"), self._say_amount(value)]
+        if isinstance(value, CardNumber):
+            if last4:
+                return [Prompt("card_ending_in"), SayDigits(value.last4, sensitive=False)]
+            return [Prompt("you_entered"), SayDigits(value.reveal(), group=4)]
+        if isinstance(value, Expiry):
+            return [Prompt("expiry_date_is"), SayMonthYear(value.month, value.year)]
+        if isinstance(value, SecurityCode):
+            return [Prompt("security_code_is"), SayDigits(value.reveal())]
+        return [Prompt("you_entered"), SayDigits(value[-4:] if last4 else value)]
+
+    def _accept(self, value: Money | CardNumber | Expiry | SecurityCode | str) -> None:
+        if isinstance(value, Money):
+            self._amount = value
+            self._emit(
+                Progress(
+                    ProgressKind.FIELD_ACCEPTED,
+                    field=Field.AMOUNT,
+                    amount=value.decimal(),
+                    currency=value.currency,
+                )
+            )
+            self._todo = [Field.CARD_NUMBER]
+        elif isinstance(value, CardNumber):
+            self._card = value
+            self._card_brand, self._card_last4 = value.brand.id, value.last4
+            self._todo = [Field(f) for f in self._config.fields_for(value.brand.id)]
+            self._emit(
+                Progress(
+                    ProgressKind.FIELD_ACCEPTED,
+                    field=Field.CARD_NUMBER,
+                    card_brand=self._card_brand,
+                    card_last4=self._card_last4,
+                    fields_remaining=tuple(self._todo),
+                )
+            )
+        else:
+            field = self._store_card_detail(value)
+            self._emit(
+                Progress(
+                    ProgressKind.FIELD_ACCEPTED, field=field, fields_remaining=tuple(self._todo)
+                )
+            )
+        self._next_field()
+
+    def _store_card_detail(self, value: Expiry | SecurityCode | str) -> Field:
+        if isinstance(value, Expiry):
+            self._expiry = value
+            return Field.EXPIRY
+        if isinstance(value, SecurityCode):
+            self._cvv = value
+            return Field.CVV
+        self._postal_code = value
+        return Field.POSTAL_CODE
+
+    def _next_field(self, lead: Sequence[Utterance] = ()) -> None:
+        if not self._todo:
+            self._charge()
+            return
+        field = self._todo.pop(0)
+        self._attempts[field] = 1
+        self._ask_entry(field, lead)
+
+    # --- charge ----------------------------------------------------------------------------
+
+    def _charge(self) -> None:
+        assert self._card is not None
+        assert self._amount is not None
+        self._charge_attempts += 1
+        number = self._charge_attempts
+        attempt_id = f"{self.session_id}-{number}"
+        card = CardDetails(
+            # Copies: the gateway may wipe what it is given while a re-entry still needs ours.
+            number=self._card.copy(),
+            expiry=self._expiry,
+            cvv=self._cvv.copy() if self._cvv else None,
+            postal_code=self._postal_code,
+        )
+        request = ChargeRequest(
+            attempt_id=attempt_id,
+            idempotency_key=f"paymentd-{attempt_id}",
+            session_id=self.session_id,
+            call_uuid=self._call.call_uuid,
+            amount=self._amount,
+            card=card,
+            account_id=self._call.variable("paymentd_account_id"),
+            reference=self._call.variable("paymentd_reference"),
+            mode=self._call.mode.value,
+            moto=True,
+        )
+        self._phase = _Charging(attempt_id)
+        self._prompt_id = None
+        self._emit(Progress(ProgressKind.PROCESSING, attempt=number))
+        self._say([Prompt("processing")])
+        self._emit(Charge(request))
+        self._deadline = self._now + self._config.hold_after_seconds
+
+    def _on_charge_answered(self, attempt_id: str, outcome: ChargeOutcome, now: float) -> None:
+        phase = self._phase
+        if not isinstance(phase, _Charging) or phase.attempt_id != attempt_id:
+            raise UnexpectedInput(f"an answer to attempt {attempt_id!r}, which is not in flight")
+        self._deadline = None
+        self._out.extend(self._speaker.interrupt({Kind.HOLD}))
+        if self._hung_up or self._failure is not None:
+            self._answer_without_dialogue(outcome)
+            return
+        match outcome:
+            case Approved(confirmation_code=code):
+                self._confirmation_code = code
+                self._end(
+                    Result.SUCCESS,
+                    [Prompt("payment_approved"), Prompt("your_reference_is"), SayCharacters(code)],
+                )
+            case Declined(reason=reason):
+                self._on_declined(reason)
+            case Failed():
+                self._end(
+                    Result.PAYMENT_CONNECTOR_ERROR,
+                    [Prompt("payment_connector_error")],
+                    ErrorType.GATEWAY_FAILED,
+                )
+            case Unknown():
+                self._end(
+                    Result.UNKNOWN_OUTCOME, [Prompt("outcome_unknown")], ErrorType.OUTCOME_UNKNOWN
+                )
+
+    def _answer_without_dialogue(self, outcome: ChargeOutcome) -> None:
+        """The caller hung up or the driver failed while the charge was in flight: record the
+        answer. The result never hides money that moved, or may have."""
+        if isinstance(outcome, Approved):
+            self._confirmation_code = outcome.confirmation_code
+            self._end(Result.SUCCESS, [])
+        elif isinstance(outcome, Unknown):
+            self._end(Result.UNKNOWN_OUTCOME, [], ErrorType.OUTCOME_UNKNOWN)
+        else:
+            if isinstance(outcome, Declined):
+                self._declines += 1
+                self._error_type = outcome.reason.value
+            result = Result.CALLER_HUNG_UP if self._hung_up else Result.INTERNAL_ERROR
+            self._end(result, [], self._failure)
+
+    def _on_declined(self, reason: DeclineReason) -> None:
+        self._declines += 1
+        self._error_type = reason.value
+        self._emit(
+            Progress(ProgressKind.DECLINED, error=reason.value, decline_count=self._declines)
+        )
+        said: list[Utterance] = [Prompt(_DECLINE_PROMPTS.get(reason, "payment_declined"))]
+        if self._cancel_requested:
+            self._end(
+                Result.CALLER_CANCELLED,
+                [*said, Prompt("payment_cancelled")],
+                ErrorType.CANCELLED_BY_AGENT,
+            )
+            return
+        if self._declines >= self._config.max_declines:
+            self._end(Result.DECLINED, [*said, Prompt("max_declines")], reason.value)
+            return
+        assert self._card is not None
+        fields = {Field(f) for f in self._config.fields_for(self._card.brand.id)}
+        if reason is DeclineReason.INCORRECT_CVC and Field.CVV in fields:
+            self._wipe_value(self._cvv)
+            self._cvv = None
+            self._todo = [Field.CVV]
+        elif reason is DeclineReason.EXPIRED_CARD and Field.EXPIRY in fields:
+            self._expiry = None
+            self._todo = [Field.EXPIRY]
+        else:
+            self._wipe_card()
+            said.append(Prompt("try_another_card"))
+            self._todo = [Field.CARD_NUMBER]
+        self._next_field(said)
+
+    # --- endings ---------------------------------------------------------------------------
+
+    def _cancel(self, error: ErrorType) -> None:
+        self._end(Result.CALLER_CANCELLED, [Prompt("payment_cancelled")], error)
+
+    def _on_agent_cancelled(self) -> None:
+        phase = self._phase
+        if isinstance(phase, _Charging):
+            self._cancel_requested = True  # the charge cannot be called back; its answer decides
+        elif isinstance(phase, _Entry | _Confirm | _AmountChoice):
+            self._out.extend(self._speaker.interrupt(set(Kind)))
+            self._cancel(ErrorType.CANCELLED_BY_AGENT)
+
+    def _on_hang_up(self) -> None:
+        self._hung_up = True
+        self._speaker.silence()
+        phase = self._phase
+        if isinstance(phase, _Charging):
+            self._deadline = None  # no hold audio for nobody; wait for the answer
+        elif isinstance(phase, _Ending):
+            pass  # the result is decided; the call just will not hear the last words
+        else:
+            self._end(Result.CALLER_HUNG_UP, [], self._error_type)
+
+    def _on_internal_failure(self, error_type: str) -> None:
+        self._speaker.silence()
+        phase = self._phase
+        if isinstance(phase, _Charging):
+            self._failure = error_type
+            self._deadline = None
+        elif not isinstance(phase, _Ending):
+            self._end(Result.INTERNAL_ERROR, [], error_type)
+
+    def _end(self, result: Result, said: Sequence[Utterance], error: str | None = None) -> None:
+        """The result is decided: say the last words, then set variables and leave."""
+        if error is not None:
+            self._error_type = error
+        self._wipe_card()
+        self._emit(Progress(ProgressKind.FINISHED, result=result, error=self._error_type))
+        route = None if self._hung_up else self._route_for(result)
+        self._close(result, route, said, self._output_variables(result))
+
+    def _close(
+        self,
+        result: Result | None,
+        route: Route | None,
+        said: Sequence[Utterance],
+        variables: tuple[tuple[str, str], ...],
+    ) -> None:
+        if isinstance(self._phase, _Confirm):
+            self._wipe_value(self._phase.value)
+        self._phase = _Ending(result, route, variables)
+        self._deadline = None
+        self._clear_keys()
+        farewell = {"agent": "returning_to_agent", "transfer": "transferring", "hangup": "goodbye"}
+        last_words = list(said)
+        if route is not None and route.action in farewell:
+            last_words.append(Prompt(farewell[route.action]))
+        if last_words:
+            self._say(last_words)
+
+    def _finish(self, ending: _Ending) -> None:
+        route = ending.route
+        if not self._hung_up and route is not None:
+            self._emit(SetVariables(ending.variables))
+            self._emit(self._leave(route))
+        self._phase = _Waiting()
+        self._finished = True
+        self._outcome = SessionOutcome(
+            result=ending.result,
+            session_id=self.session_id,
+            variables=ending.variables,
+            error_type=self._error_type,
+            confirmation_code=self._confirmation_code,
+            card_brand=self._card_brand,
+            card_last4=self._card_last4,
+            amount=self._amount,
+            decline_count=self._declines,
+            charge_attempts=self._charge_attempts,
+            hung_up=self._hung_up,
+            route=None if self._hung_up else route,
+        )
+        self._emit(Finished(self._outcome))
+
+    @staticmethod
+    def _leave(route: Route) -> Action:
+        if route.action == "transfer":
+            return Transfer(route.extension, route.context, route.dialplan)
+        if route.action == "hangup":
+            return Hangup()
+        if route.action == "agent":
+            return ReturnToAgent()
+        return Resume()
+
+    def _agent_routes(self) -> bool:
+        return self._call.mode is Mode.AGENT and self._call.return_to_agent
+
+    def _route_for(self, result: Result) -> Route:
+        routes = self._config.routes
+        if not self._agent_routes():
+            route: Route = getattr(routes.automated, result.route_key)
+            return route
+        route = getattr(routes.agent, result.route_key)
+        if route.action == "agent" and self._agent_gone:
+            return routes.agent.agent_gone
+        return route
+
+    def _output_variables(self, result: Result) -> tuple[tuple[str, str], ...]:
+        amount = self._amount or self._balance
+        values = {
+            "paymentd_result": result.value,
+            "paymentd_session_id": self.session_id,
+            "paymentd_confirmation_code": self._confirmation_code or "",
+            "paymentd_card_brand": self._card_brand or "",
+            "paymentd_card_last4": self._card_last4 or "",
+            "paymentd_amount": amount.decimal() if amount else "",
+            "paymentd_currency": self._currency,
+            "paymentd_decline_count": str(self._declines),
+            "paymentd_error_type": self._error_type or "",
+        }
+        return tuple((name, values[name]) for name in OUTPUT_VARIABLES)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    def _say(self, utterances: Sequence[Utterance]) -> None:
+        _play_id, actions = self._speaker.say(utterances, Kind.INFO)
+        self._out.extend(actions)
+
+    def _say_amount(self, amount: Money) -> SayAmount:
+        return SayAmount(amount.minor, amount.currency)
+
+    def _clear_keys(self) -> None:
+        self._keys[:] = bytes(len(self._keys))
+        self._keys.clear()
+
+    @staticmethod
+    def _wipe_value(value: object) -> None:
+        if isinstance(value, CardNumber | SecurityCode):
+            value.wipe()
+
+    def _wipe_card(self) -> None:
+        """Forget the card (brand and last 4 stay: they are reported)."""
+        for value in (self._card, self._cvv):
+            self._wipe_value(value)
+        self._card = self._expiry = self._cvv = self._postal_code = None
