@@ -92,7 +92,7 @@ class Espeak(Voice):
 # a little slower than its default for the telephone.
 VOICES: Mapping[str, Voice] = {
     "en-US": Festival("voice_cmu_us_slt_arctic_hts"),
-    "es-US": Espeak("es-419", speed=150),
+    "es-US": Espeak("es-419", speed=160),
 }
 
 
