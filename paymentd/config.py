@@ -25,12 +25,13 @@ from paymentd.ledger.config import LedgerConfig
 __all__ = [
     "Config",
     "ConfigError",
-    "InvalidSetting",
     "EslConfig",
     "HttpConfig",
     "InboundEslConfig",
+    "InvalidSetting",
     "ListenAddress",
     "LoggingConfig",
+    "SoundsConfig",
     "load_config",
     "parse_config",
 ]
@@ -159,6 +160,21 @@ class HttpConfig:
 
 
 @attrs.frozen
+class SoundsConfig:
+    """Where the recorded prompts are, for paymentd and for FreeSWITCH.
+
+    FreeSWITCH plays them by path (``sound_prefix``), so it must see the same
+    directory, and the one-time read-back files (which paymentd writes and
+    FreeSWITCH reads): run both on one host, or share both directories.
+    """
+
+    #: The ``sounds/`` tree (``<lang>/<region>/<voice>/...``); empty: the checkout's ``sounds/``.
+    directory: str = ""
+    #: Private directory for one-time read-back audio; empty: ``/dev/shm/paymentd-<uid>``.
+    readback_directory: str = ""
+
+
+@attrs.frozen
 class LoggingConfig:
     level: str = attrs.field(default="info", validator=one_of("debug", "info", "warning", "error"))
     format: str = attrs.field(default="json", validator=one_of("json", "keyvalue"))
@@ -172,6 +188,7 @@ class Config:
     inbound: InboundEslConfig = attrs.Factory(InboundEslConfig)
     http: HttpConfig = attrs.Factory(HttpConfig)
     logging: LoggingConfig = attrs.Factory(LoggingConfig)
+    sounds: SoundsConfig = attrs.Factory(SoundsConfig)
     capture: CaptureConfig = attrs.Factory(CaptureConfig)
     gateway: GatewayConfig = attrs.Factory(GatewayConfig)
     ledger: LedgerConfig = attrs.Factory(LedgerConfig)
@@ -185,7 +202,7 @@ def _strict_converter() -> cattrs.Converter:
         def structure(value: Any, _type: Any) -> T:
             if type(value) is not kind:
                 raise ValueError(f"expected {label}, got {value!r}")
-            return value  # type: ignore[no-any-return]
+            return value
 
         return structure
 

@@ -1,0 +1,210 @@
+"""The daemon: wires configuration, the ESL server, the dialogue, the charging
+service, the ledger and the HTTP server together, and runs them until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import signal
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from paymentd import __version__
+from paymentd.capture.actions import Progress, SessionOutcome
+from paymentd.capture.call import VARIABLES_IN, CallInfo
+from paymentd.capture.dialogue import PaymentDialogue
+from paymentd.capture.results import Mode
+from paymentd.config import Config
+from paymentd.driver import CallDriver
+from paymentd.eslio import CallSession, OutboundServer
+from paymentd.gateways.factory import create_gateway
+from paymentd.gateways.service import ChargingService
+from paymentd.hardening import harden_process
+from paymentd.http import build_http_app, start_http
+from paymentd.ledger import open_ledger
+from paymentd.logs import bind, configure_logging
+from paymentd.metrics import EslServerMetrics, Metrics
+from paymentd.speech.base import Language
+from paymentd.speech.compose import Composer, ReadbackDirectory
+from paymentd.speech.languages import find_language
+from paymentd.speech.layout import check_sounds, default_sounds_root
+
+__all__ = ["Daemon", "preflight", "run_daemon"]
+
+log = logging.getLogger("paymentd")
+
+
+def sounds_root(config: Config) -> Path:
+    return Path(config.sounds.directory) if config.sounds.directory else default_sounds_root()
+
+
+def preflight(config: Config) -> list[str]:
+    """Problems that would stop the daemon from serving calls, found without starting it."""
+    problems: list[str] = []
+    root = sounds_root(config)
+    for tag in config.capture.languages:
+        try:
+            language = find_language(tag)
+        except LookupError as exc:
+            problems.append(f"capture.languages: {exc}")
+            continue
+        problems.extend(f"sounds: {p}" for p in check_sounds(root, language))
+    return problems
+
+
+class Daemon:
+    """One running paymentd."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.esl: OutboundServer | None = None
+        self.charging: ChargingService | None = None
+        self.http_port: int | None = None
+        self._http: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._composers: dict[str, Composer] = {}
+        self._sounds = sounds_root(config)
+        #: Called with every progress notification and outcome, by session id (agent API).
+        self.progress_listeners: list[Callable[[str, Progress | SessionOutcome], None]] = []
+
+    async def start(self) -> None:
+        """Open the ledger, settle what a previous run left pending, then take calls."""
+        config = self.config
+        problems = preflight(config)
+        if problems:
+            raise RuntimeError("cannot start:\n  " + "\n  ".join(problems))
+        readback = ReadbackDirectory(
+            Path(config.sounds.readback_directory) if config.sounds.readback_directory else None
+        )
+        for tag in config.capture.languages:
+            self._composers[tag] = Composer(self._sounds, find_language(tag), readback)
+
+        self._client = aiohttp.ClientSession()
+        ledger = await open_ledger(config.ledger)
+        gateway = create_gateway(config.gateway, self._client)
+        self.charging = ChargingService(ledger, gateway, config.gateway)
+        report = await self.charging.recover()
+        if report.unresolved:
+            log.warning(
+                "%d charge attempt(s) need reconciliation: see `paymentd ledger pending`",
+                len(report.unresolved),
+            )
+
+        app = build_http_app(self.metrics, self._health)
+        self._http, self.http_port = await start_http(
+            app, config.http.listen.host, config.http.listen.port
+        )
+        esl = config.esl
+        self.esl = OutboundServer(
+            self.handle_call,
+            host=esl.listen.host,
+            port=esl.listen.port,
+            allowed_peers=esl.allowed_peers,
+            linger_seconds=esl.linger_seconds,
+            command_timeout=esl.command_timeout,
+            event_queue_size=esl.event_queue_size,
+            max_header_bytes=esl.max_header_bytes,
+            max_content_length=esl.max_content_length,
+            observer=EslServerMetrics(self.metrics),
+        )
+        await self.esl.start()
+        log.info("paymentd %s ready", __version__)
+
+    def _health(self) -> tuple[bool, dict[str, object]]:
+        calls = self.esl.active_calls if self.esl is not None else 0
+        return self.esl is not None, {"version": __version__, "active_calls": calls}
+
+    async def stop(self) -> None:
+        """Stop taking calls, let live ones finish (bounded), then close everything."""
+        if self.esl is not None:
+            await self.esl.shutdown(
+                self.config.esl.shutdown_grace_seconds, self.config.esl.shutdown_hangup_cause
+            )
+        if self._http is not None:
+            await self._http.cleanup()
+        if self.charging is not None:
+            await self.charging.close()
+        if self._client is not None:
+            await self._client.close()
+
+    # -- calls ----------------------------------------------------------------------
+
+    async def handle_call(self, session: CallSession) -> None:
+        """Run one automated payment session on a call that reached the ``socket`` app."""
+        assert self.charging is not None
+        session_id = str(uuid.uuid4())
+        bind(call_id=session.uuid, session_id=session_id)
+        data = session.channel_data
+        variables = {n: v for n in VARIABLES_IN if (v := session.variable(n)) is not None}
+        info = CallInfo(
+            call_uuid=session.uuid,
+            session_id=session_id,
+            started_at=datetime.datetime.now(datetime.UTC),
+            variables=variables,  # type: ignore[arg-type]  # attrs' dict converter confuses mypy
+            mode=Mode.AUTOMATED,
+            return_extension=data.destination_number if data is not None else None,
+            return_context=data.headers.get("Caller-Context") if data is not None else None,
+        )
+        dialogue = PaymentDialogue(self.config.capture, info)
+        language = find_language(dialogue.language)
+        await self.charging.begin_session(
+            session_id,
+            session.uuid,
+            Mode.AUTOMATED.value,
+            info.variable("paymentd_account_id"),
+            info.variable("paymentd_reference"),
+        )
+        log.info("payment session started")
+        driver = CallDriver(
+            session,
+            dialogue,
+            charger=self.charging,
+            language=language,
+            sounds_root=self._sounds,
+            composer=self._composer(language),
+            progress=lambda item: self._on_progress(session_id, item),
+        )
+        outcome = await driver.run()
+        result = outcome.result.value if outcome is not None and outcome.result else None
+        await self.charging.end_session(session_id, result or "identification-pending")
+        log.info("payment session ended", extra={"fields": {"result": result}})
+
+    def _composer(self, language: Language) -> Composer:
+        composer = self._composers.get(language.tag)
+        if composer is None:
+            composer = next(iter(self._composers.values()))
+        return composer
+
+    def _on_progress(self, session_id: str, item: Progress | SessionOutcome) -> None:
+        for listener in self.progress_listeners:
+            listener(session_id, item)
+
+
+async def run_daemon(config: Config) -> int:
+    """Run until SIGTERM or SIGINT; return the process exit code."""
+    configure_logging(config.logging.level, config.logging.format)
+    harden_process()
+    daemon = Daemon(config)
+    try:
+        await daemon.start()
+    except Exception as exc:
+        log.critical("paymentd could not start: %s", exc)
+        await daemon.stop()
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await daemon.stop()
+    return 0

@@ -1,0 +1,408 @@
+"""The call driver: runs one payment dialogue on one FreeSWITCH call.
+
+It is the only place where the pure dialogue (:mod:`paymentd.capture`) meets
+I/O.  It turns call events into dialogue inputs (keys, hang-up, the end of a
+prompt, timers, the gateway's answer) and carries out the dialogue's actions
+(play, barge in, charge, set variables, hand the call on) with the ESL session.
+
+Card-data hygiene on the FreeSWITCH side (PROTOCOL.md, "Card data on the
+wire"), set up before the first prompt and the first key:
+
+- ``divert_events on``: DTMF events reach only this socket;
+- ``digits_dialed_filter=.+``: the CDR's ``digits_dialed`` is masked entirely;
+- ``playback_terminators=none``: no key ends a prompt inside FreeSWITCH (the
+  first card digit would otherwise land in ``playback_terminator_used``);
+  paymentd barges in itself with ``uuid_break``;
+- read-backs of card data play from a one-time file with an opaque name
+  (:mod:`paymentd.speech.compose`), never from a ``file_string://`` naming digits.
+
+Digits are collected only from the diverted DTMF events, never with
+``play_and_get_digits`` or ``read``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from paymentd.capture import actions as act
+from paymentd.capture import inputs as inp
+from paymentd.esl import ChannelExecuteComplete, DivertEvents, Dtmf, Event, Resume
+from paymentd.esl.errors import ESLError
+from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
+from paymentd.payments import ChargeOutcome, ChargeRequest, Unknown
+from paymentd.speech.base import Language
+from paymentd.speech.compose import Composer, OneTimeAudio
+from paymentd.speech.layout import best_rate, voice_directory
+from paymentd.speech.render import HOLD_LOOP, playback_argument
+from paymentd.speech.utterances import Utterance, is_sensitive
+
+__all__ = ["CallDriver", "Charger", "DialogueLike", "ProgressSink"]
+
+log = logging.getLogger("paymentd.call")
+
+
+class Charger(Protocol):
+    """Whatever charges a card exactly once (the charging service over gateway + ledger)."""
+
+    async def charge(self, request: ChargeRequest) -> ChargeOutcome: ...
+
+
+class DialogueLike(Protocol):
+    """The part of :class:`paymentd.capture.dialogue.PaymentDialogue` the driver uses."""
+
+    def handle(self, event: inp.Input) -> Sequence[act.Action]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
+#: Receives masked progress and the final outcome (agent desktops, metrics, logs).
+ProgressSink = Callable[[act.Progress | act.SessionOutcome], None]
+
+#: Called for ReturnToAgent (agent mode); returns when the caller is back with the agent.
+AgentReturn = Callable[[CallSession], Awaitable[None]]
+
+
+class _PlayTask:
+    """One :class:`~paymentd.capture.actions.Play`: its parts run one after the other."""
+
+    def __init__(self, play_id: int) -> None:
+        self.play_id = play_id
+        self.stop_requested = False
+        self.current: asyncio.Future[ChannelExecuteComplete] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class CallDriver:
+    """Runs ``dialogue`` on ``session`` until the dialogue says it has finished."""
+
+    def __init__(
+        self,
+        session: CallSession,
+        dialogue: DialogueLike,
+        *,
+        charger: Charger,
+        language: Language,
+        sounds_root: Path,
+        composer: Composer,
+        progress: ProgressSink | None = None,
+        agent_return: AgentReturn | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.session = session
+        self.dialogue = dialogue
+        self._charger = charger
+        self._language = language
+        self._sounds_root = sounds_root
+        self._composer = composer
+        self._progress = progress
+        self._agent_return = agent_return
+        self._clock = clock or asyncio.get_running_loop().time
+        self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
+        self._play: _PlayTask | None = None
+        self._charges: set[asyncio.Task[None]] = set()
+        self._hung_up = False
+        self._leaving = False
+        self.outcome: act.SessionOutcome | None = None
+
+    # -- public -------------------------------------------------------------------
+
+    async def run(self) -> act.SessionOutcome | None:
+        """Prepare the call, run the dialogue to its end, and return its outcome."""
+        pump = asyncio.create_task(self._pump_events(), name=f"events {self.session.uuid}")
+        try:
+            try:
+                await self._prepare_call()
+            except (ESLError, OSError) as exc:
+                log.error("could not prepare the call for capture: %s", exc)
+                self._post(
+                    inp.CallHungUp(self._clock())
+                    if self._hung_up
+                    else inp.InternalFailure("call-setup", self._clock())
+                )
+            else:
+                self._post(inp.Start(self._clock()))
+            await self._loop()
+        finally:
+            pump.cancel()
+            await self._stop_playback_task()
+            # A charge in flight is never abandoned: its answer must reach the ledger.
+            if self._charges:
+                await asyncio.gather(*self._charges, return_exceptions=True)
+        return self.outcome
+
+    def agent_cancelled(self) -> None:
+        """The agent pressed cancel on the desktop."""
+        self._post(inp.AgentCancelled(self._clock()))
+
+    def agent_left(self) -> None:
+        """The agent's leg hung up during the capture."""
+        self._post(inp.AgentLeft(self._clock()))
+
+    # -- set-up -------------------------------------------------------------------
+
+    async def _prepare_call(self) -> None:
+        call = self.session
+        uuid = call.uuid
+        voice = voice_directory(self._sounds_root, self._language)
+        # Sent back to back: FreeSWITCH answers in order; every one must be in place
+        # before the caller can key anything.
+        replies = await asyncio.gather(
+            call.command(DivertEvents(True)),
+            call.api(f"uuid_setvar {uuid} digits_dialed_filter .+"),
+            call.api(f"uuid_setvar {uuid} playback_terminators none"),
+            call.api(f"uuid_setvar {uuid} sound_prefix {voice}"),
+        )
+        for reply in replies:
+            if not reply.ok:
+                raise ESLError(f"{type(reply.command).__name__} refused: {reply.text.strip()}")
+        await call.execute("answer")
+
+    # -- the loop -----------------------------------------------------------------
+
+    def _post(self, event: inp.Input) -> None:
+        self._inputs.put_nowait(event)
+
+    async def _loop(self) -> None:
+        while not self._finished():
+            deadline = self.dialogue.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            try:
+                event = await asyncio.wait_for(self._inputs.get(), timeout)
+            except TimeoutError:
+                event = inp.TimerExpired(self._clock())
+            try:
+                actions = self.dialogue.handle(event)
+            except Exception:
+                log.exception("the dialogue failed; ending the call")
+                await self._abandon()
+                return
+            for action in actions:
+                await self._perform(action)
+                if self._finished():
+                    break
+
+    def _finished(self) -> bool:
+        return self.outcome is not None
+
+    async def _abandon(self) -> None:
+        """The dialogue itself broke: say so on the call and hang up (nothing else is safe)."""
+        self._leaving = True
+        if self._hung_up:
+            return
+        with contextlib.suppress(ESLError, OSError):
+            await self._set_variables((("paymentd_result", "internal-error"),))
+            await self.session.hangup("NORMAL_TEMPORARY_FAILURE")
+
+    async def _perform(self, action: act.Action) -> None:
+        try:
+            await self._dispatch(action)
+        except (CallHungUp, ConnectionLost) as exc:
+            log.info("call gone while performing %s: %s", type(action).__name__, exc)
+            self._note_hangup()
+        except ESLError as exc:
+            log.error("FreeSWITCH refused %s: %s", type(action).__name__, exc)
+            self._post(inp.InternalFailure("freeswitch-command", self._clock()))
+
+    async def _dispatch(self, action: act.Action) -> None:
+        match action:
+            case act.Play(play_id, utterances):
+                self._start_play(play_id, utterances)
+            case act.PlayHold(play_id):
+                self._start_play(play_id, hold=True)
+            case act.StopPlayback(play_id):
+                await self._stop_play(play_id)
+            case act.Charge(request):
+                self._start_charge(request)
+            case act.SetVariables():
+                await self._set_variables(action.variables)
+            case act.Resume():
+                await self._leave_by_resume()
+            case act.Transfer(extension, context, dialplan):
+                await self._leave_by_transfer(extension, dialplan, context)
+            case act.Hangup(cause):
+                self._leaving = True
+                if not self._hung_up:
+                    await self.session.hangup(cause)
+            case act.ReturnToAgent():
+                self._leaving = True
+                if self._agent_return is None:
+                    raise ESLError("ReturnToAgent outside agent mode")
+                await self._agent_return(self.session)
+            case act.Progress():
+                self._emit(action)
+            case act.Finished(outcome):
+                self.outcome = outcome
+                self._emit(outcome)
+
+    def _emit(self, item: act.Progress | act.SessionOutcome) -> None:
+        if self._progress is not None:
+            try:
+                self._progress(item)
+            except Exception:
+                log.exception("progress sink failed")
+
+    # -- events from the call ------------------------------------------------------
+
+    async def _pump_events(self) -> None:
+        try:
+            while True:
+                event = await self.session.next_event()
+                if event is not None:
+                    self._on_event(event)
+        except ConnectionLost:
+            if not self._leaving:
+                self._note_hangup()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Dtmf):
+            digit = event.digit
+            if digit and digit in inp.DTMF_KEYS:
+                self._post(inp.DigitPressed(digit, self._clock()))
+        elif event.name == "CHANNEL_HANGUP":
+            self._note_hangup()
+
+    def _note_hangup(self) -> None:
+        if not self._hung_up:
+            self._hung_up = True
+            self._post(inp.CallHungUp(self._clock()))
+
+    # -- playback -----------------------------------------------------------------
+
+    def _start_play(
+        self, play_id: int, utterances: tuple[Utterance, ...] = (), *, hold: bool = False
+    ) -> None:
+        task = _PlayTask(play_id)
+        self._play = task
+        task.task = asyncio.create_task(self._run_play(task, utterances, hold))
+
+    async def _run_play(
+        self, task: _PlayTask, utterances: tuple[Utterance, ...], hold: bool
+    ) -> None:
+        try:
+            if hold:
+                # Round and round until StopPlayback breaks it.
+                await self._execute_playback(task, "endless_playback", HOLD_LOOP)
+            for part, sensitive in _parts(utterances):
+                if task.stop_requested or self._hung_up:
+                    break
+                await self._play_part(task, part, sensitive)
+        except (CallHungUp, ConnectionLost):
+            self._note_hangup()
+        except (ESLError, OSError, ValueError) as exc:
+            log.error("prompt could not be played: %s", exc)
+            self._post(inp.InternalFailure("playback", self._clock()))
+        finally:
+            self._post(inp.PlaybackFinished(task.play_id, self._clock()))
+
+    async def _play_part(
+        self, task: _PlayTask, part: tuple[Utterance, ...], sensitive: bool
+    ) -> None:
+        audio: OneTimeAudio | None = None
+        try:
+            if sensitive:
+                rate = best_rate(_call_rate(self.session))
+                audio = await asyncio.to_thread(self._composer.compose, part, rate)
+                argument = str(audio.path)
+            else:
+                argument = playback_argument(part, self._language)
+            await self._execute_playback(task, "playback", argument)
+        finally:
+            if audio is not None:
+                audio.delete()
+
+    async def _execute_playback(self, task: _PlayTask, app: str, argument: str) -> None:
+        future = self.session.start_execute(app, argument)
+        task.current = future
+        try:
+            await self.session.wait_execute(future)
+        finally:
+            task.current = None
+
+    async def _stop_play(self, play_id: int) -> None:
+        task = self._play
+        if task is None or task.play_id != play_id or task.task is None or task.task.done():
+            return
+        task.stop_requested = True
+        if task.current is not None and not task.current.done():
+            # uuid_break ends the running playback in ~20 ms (PROTOCOL.md 13d); "all"
+            # also drops anything queued behind it.
+            await self.session.api(f"uuid_break {self.session.uuid} all")
+
+    async def _stop_playback_task(self) -> None:
+        task = self._play
+        if task is not None and task.task is not None and not task.task.done():
+            task.stop_requested = True
+            task.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task.task
+
+    # -- charging -----------------------------------------------------------------
+
+    def _start_charge(self, request: ChargeRequest) -> None:
+        task = asyncio.create_task(self._charge(request), name=f"charge {request.attempt_id}")
+        self._charges.add(task)
+        task.add_done_callback(self._charges.discard)
+
+    async def _charge(self, request: ChargeRequest) -> None:
+        try:
+            outcome = await self._charger.charge(request)
+        except Exception as exc:
+            # We cannot know whether the gateway took it: never treat this as a decline.
+            log.error("charge %s raised %s", request.attempt_id, type(exc).__name__)
+            outcome = Unknown("charging service error")
+        finally:
+            request.card.wipe()
+        self._post(inp.ChargeAnswered(request.attempt_id, outcome, self._clock()))
+
+    # -- variables and leaving ------------------------------------------------------
+
+    async def _set_variables(self, variables: tuple[tuple[str, str], ...]) -> None:
+        if self._hung_up:
+            return
+        uuid = self.session.uuid
+        replies = await asyncio.gather(
+            *(
+                self.session.api(f"uuid_setvar {uuid} {name} {value}".rstrip())
+                for name, value in variables
+            )
+        )
+        for reply in replies:
+            if not reply.ok:
+                raise ESLError(f"uuid_setvar refused: {reply.text.strip()}")
+
+    async def _leave_by_resume(self) -> None:
+        self._leaving = True
+        if self._hung_up:
+            return
+        # With ``async full`` closing the socket alone continues the dialplan; ``resume``
+        # says so explicitly (and survives a future mode change).
+        await self.session.command(Resume())
+
+    async def _leave_by_transfer(self, extension: str, dialplan: str, context: str) -> None:
+        self._leaving = True
+        if self._hung_up:
+            return
+        await self.session.execute("transfer", f"{extension} {dialplan} {context}")
+
+
+def _parts(utterances: tuple[Utterance, ...]) -> list[tuple[tuple[Utterance, ...], bool]]:
+    """Split into runs that are all sensitive (composed) or all not (named files)."""
+    parts: list[tuple[tuple[Utterance, ...], bool]] = []
+    for utterance in utterances:
+        sensitive = is_sensitive(utterance)
+        if parts and parts[-1][1] == sensitive:
+            parts[-1] = (parts[-1][0] + (utterance,), sensitive)
+        else:
+            parts.append(((utterance,), sensitive))
+    return parts
+
+
+def _call_rate(session: CallSession) -> int:
+    data = session.channel_data
+    value = data.headers.get("Channel-Read-Codec-Rate") if data is not None else None
+    return int(value) if value and value.isdigit() else 8000
