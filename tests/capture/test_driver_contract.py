@@ -1,0 +1,152 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from paymentd.capture import dialogue as dialogue_module
+from paymentd.capture.actions import Play, Progress, ProgressKind, SetVariables, StopPlayback
+from paymentd.capture.dialogue import UnexpectedInput
+from paymentd.capture.inputs import DigitPressed, PlaybackFinished, Start
+from paymentd.capture.prompts import PROMPTS
+from paymentd.capture.results import Field, Result
+from tests.capture.cards import CVV, VISA, leaks
+from tests.capture.harness import AMOUNT_GIVEN, Call
+
+
+def at_card_number() -> Call:
+    call = Call(variables=AMOUNT_GIVEN)
+    call.start()
+    call.listen()
+    call.press("1")
+    return call
+
+
+def test_first_key_breaks_the_prompt_and_later_keys_do_not_repeat_it() -> None:
+    call = at_card_number()
+    prompt = call.playing
+    assert prompt is not None
+    actions = call.press("4")
+    assert actions[0] == StopPlayback(prompt.play_id)
+    assert not [a for a in call.press("242") if isinstance(a, StopPlayback)]
+
+
+def test_keys_typed_ahead_of_the_prompt_are_kept() -> None:
+    call = at_card_number()
+    call.press(VISA + "#")  # the whole number while "enter card number" still plays
+    assert call.stop_requested
+    call.finish_playback()
+    assert call.prompt_names() == ["you_entered", "confirm_or_reenter"]
+
+
+def test_a_key_that_arrives_after_its_prompt_completed_is_not_lost() -> None:
+    # FreeSWITCH can deliver the key that broke a prompt after the prompt's completion.
+    call = at_card_number()
+    prompt = call.playing
+    assert prompt is not None
+    call.playing = None
+    call.feed(PlaybackFinished(prompt.play_id, call.now))
+    call.feed(DigitPressed("4", call.now))
+    call.press(VISA[1:] + "#")
+    assert call.prompt_names() == ["you_entered", "confirm_or_reenter"]
+    assert call.charges == []
+
+
+def test_confirming_during_the_read_back_queues_the_next_prompt() -> None:
+    call = at_card_number()
+    call.listen()
+    call.press(VISA + "#")
+    read_back = call.playing
+    assert read_back is not None
+    actions = call.press("1")
+    assert actions[0] == StopPlayback(read_back.play_id)
+    assert not [a for a in actions if isinstance(a, Play)]  # one playback at a time
+    call.finish_playback()
+    assert call.prompt_names() == ["enter_expiry"]
+
+
+def test_typing_ahead_skips_a_prompt_that_has_not_started() -> None:
+    call = at_card_number()
+    call.listen()
+    call.press(VISA + "#")
+    call.press("1")  # stops the read-back; "enter expiry" waits for it
+    call.press("03")  # the caller already keys the expiry
+    call.finish_playback()
+    assert call.playing is None  # "enter expiry" is skipped
+    call.press("28")
+    assert call.prompt_names() == ["expiry_date_is", "confirm_or_reenter"]
+
+
+def test_playback_finished_for_an_unknown_play_is_ignored() -> None:
+    call = at_card_number()
+    assert call.feed(PlaybackFinished(999, call.now)) == []
+
+
+def test_inputs_before_start_or_a_second_start_are_refused() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    with pytest.raises(UnexpectedInput):
+        call.feed(DigitPressed("1", call.now))
+    call.start()
+    with pytest.raises(UnexpectedInput):
+        call.feed(Start(call.now))
+
+
+def test_unknown_dtmf_keys_are_refused_without_naming_them() -> None:
+    with pytest.raises(ValueError, match="not a DTMF key") as info:
+        DigitPressed("x", 1.0)
+    assert "x" not in str(info.value).replace("DTMF key", "")
+
+
+def test_digit_input_is_masked() -> None:
+    assert repr(DigitPressed("7", 1.5)) == "DigitPressed(<masked>, now=1.5)"
+
+
+def test_letters_in_a_card_number_are_ignored() -> None:
+    call = at_card_number()
+    call.listen()
+    call.press(VISA[:4] + "B" + VISA[4:] + "#")
+    assert call.prompt_names() == ["you_entered", "confirm_or_reenter"]
+
+
+def test_output_variables_are_set_before_the_call_leaves_and_hold_no_card_data() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    call.start()
+    call.listen()
+    call.press("*")
+    call.listen()
+    names = [name for name, _ in call.variables.items()]
+    assert names == list(dialogue_module.OUTPUT_VARIABLES)
+    index = next(i for i, a in enumerate(call.actions) if isinstance(a, SetVariables))
+    assert index == len(call.actions) - 3
+
+
+def test_progress_as_dict_is_json_ready() -> None:
+    progress = Progress(
+        ProgressKind.FIELD_REQUESTED,
+        field=Field.CVV,
+        attempt=2,
+        fields_remaining=(Field.CVV, Field.POSTAL_CODE),
+        result=Result.SUCCESS,
+    )
+    assert progress.as_dict() == {
+        "kind": "field_requested",
+        "field": "cvv",
+        "attempt": 2,
+        "fields_remaining": ["cvv", "postal_code"],
+        "result": "success",
+    }
+
+
+def test_every_listed_prompt_is_used_by_the_dialogue() -> None:
+    # The reverse direction (every prompt said is listed) is checked on every Play by the
+    # test harness.
+    source = Path(dialogue_module.__file__).read_text()
+    used = set(re.findall(r'"([a-z0-9_]+)"', source))
+    used |= {"enter_cvv_3", "enter_cvv_4"}  # built from the brand's CVV length
+    assert set(PROMPTS) - used == set()
+
+
+def test_the_leak_scan_finds_card_data() -> None:
+    assert leaks([SetVariables((("x", VISA),))])
+    assert leaks([Progress(ProgressKind.FINISHED, error=f"bad {CVV}")])
+    assert leaks([{"nested": [f"...{VISA[:-4]}"]}])
+    assert not leaks([SetVariables((("paymentd_card_last4", VISA[-4:]),))])
