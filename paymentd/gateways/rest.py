@@ -28,6 +28,7 @@ and optionally Basic or Bearer authorization; mutual TLS via a client cert.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import ssl
@@ -127,8 +128,8 @@ class RestGateway:
         if self._config.bearer_token:
             headers["Authorization"] = f"Bearer {self._config.bearer_token}"
         elif self._config.basic_username is not None:
-            auth = aiohttp.BasicAuth(self._config.basic_username, self._config.basic_password or "")
-            headers["Authorization"] = auth.encode()
+            pair = f"{self._config.basic_username}:{self._config.basic_password or ''}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         return headers
 
     async def _post(self, url: str, payload: dict[str, Any], key: str) -> Reply | NotSent | NoReply:

@@ -170,6 +170,8 @@ class SqliteDatabase:
         return instance_id == self._instance_id
 
     async def close(self) -> None:
+        if self._lock.closed:
+            return
         if self._conn is not None:
             await self._call(self._connection().close)
             self._conn = None
