@@ -63,7 +63,12 @@ def _check_config(args: argparse.Namespace) -> int:
 def _subcommands() -> list[Subcommand]:
     """Subcommands that live beside the rooms they serve."""
     found: list[Subcommand] = []
-    for module_name in ("paymentd.ledger.cli", "paymentd.demo", "paymentd.reporting.cli"):
+    for module_name in (
+        "paymentd.config_doc",
+        "paymentd.ledger.cli",
+        "paymentd.demo",
+        "paymentd.reporting.cli",
+    ):
         try:
             module = __import__(module_name, fromlist=["SUBCOMMAND"])
         except ModuleNotFoundError as exc:
