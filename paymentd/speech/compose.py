@@ -46,23 +46,25 @@ def default_readback_directory() -> Path:
 class ReadbackDirectory:
     """The private directory one-time files are written to.
 
-    Opening it makes the directory (``0700``) or checks that an existing one is
-    a real directory owned by this user, and deletes files left behind by a
-    previous run that died mid-call: they may hold card data.
+    ``root`` (``0700``) is made, or checked to be a real directory owned by this
+    user. Each instance writes into a subdirectory of its own, ``<pid>-<random>``,
+    so daemons sharing a root never touch each other's files; opening one removes
+    what processes that are gone left behind (a crash mid-call leaves card data).
     """
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_readback_directory()
-        try:
-            self.path.mkdir(mode=_DIR_MODE)
-        except FileExistsError:
-            info = self.path.lstat()
-            # Refuse a link or someone else's directory: they could read what we write.
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
-                raise PermissionError(f"{self.path} is not a directory owned by us") from None
-        self.path.chmod(_DIR_MODE)
-        for leftover in self.path.iterdir():
-            _shred(leftover)
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or default_readback_directory()
+        _private_directory(self.root)
+        for child in self.root.iterdir():
+            pid, _, _ = child.name.partition("-")
+            if not (pid.isdigit() and _running(int(pid))):
+                _remove(child)
+        self.path = self.root / f"{os.getpid()}-{secrets.token_hex(4)}"
+        _private_directory(self.path)
+
+    def close(self) -> None:
+        """Remove this instance's subdirectory and every file still in it (at shutdown)."""
+        _remove(self.path)
 
     def write(self, frames: bytearray, rate: int) -> OneTimeAudio:
         """Write mono 16-bit ``frames`` at ``rate`` under a fresh random name (``0600``)."""
@@ -154,10 +156,46 @@ def _read(path: Path, rate: int) -> bytes:
         return wav.readframes(wav.getnframes())
 
 
-def _shred(path: Path) -> None:
-    """Zero a file's bytes, then unlink it (the zeroing matters off tmpfs)."""
+def _private_directory(path: Path) -> None:
+    try:
+        path.mkdir(mode=_DIR_MODE)
+    except FileExistsError:
+        info = path.lstat()
+        # Refuse a link or someone else's directory: they could read what we write.
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            raise PermissionError(f"{path} is not a directory owned by us") from None
+    path.chmod(_DIR_MODE)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, someone else's
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Shred a file, or everything in a directory and then the directory; never follow a link.
+
+    Two daemons starting together may clean the same leftovers: what is gone is gone.
+    """
     with contextlib.suppress(FileNotFoundError):
-        size = path.lstat().st_size
-        with contextlib.suppress(OSError), path.open("r+b") as file:
-            file.write(bytes(size))
+        if stat.S_ISDIR(path.lstat().st_mode):
+            for child in path.iterdir():
+                _remove(child)
+            path.rmdir()
+        else:
+            _shred(path)
+
+
+def _shred(path: Path) -> None:
+    """Zero a regular file's bytes, then unlink it (the zeroing matters off tmpfs)."""
+    with contextlib.suppress(FileNotFoundError):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            with contextlib.suppress(OSError), path.open("r+b") as file:
+                file.write(bytes(info.st_size))
         path.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import wave
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,12 +52,17 @@ def make_voice(root: Path, language: Language) -> Path:
     return voice
 
 
-@pytest.fixture
-def fake_sounds(tmp_path: Path) -> Path:
-    """A sounds root with a complete fake voice for every language."""
+@pytest.fixture(scope="session")
+def _fake_sounds_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from paymentd.speech import LANGUAGES
 
-    root = tmp_path / "sounds"
+    root = tmp_path_factory.mktemp("template") / "sounds"
     for language in LANGUAGES.values():
         make_voice(root, language)
     return root
+
+
+@pytest.fixture
+def fake_sounds(_fake_sounds_template: Path, tmp_path: Path) -> Path:
+    """A sounds root with a complete fake voice for every language, the test's own to break."""
+    return Path(shutil.copytree(_fake_sounds_template, tmp_path / "sounds"))

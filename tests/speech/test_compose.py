@@ -91,6 +91,8 @@ def test_the_directory_and_file_are_private(fake_sounds: Path, tmp_path: Path) -
         audio = Composer(fake_sounds, ES, directory).compose([SayMonthYear(3, 2028)], 16000)
     finally:
         os.umask(umask)
+    assert directory.path.parent == directory.root
+    assert stat.S_IMODE(directory.root.stat().st_mode) == 0o700
     assert stat.S_IMODE(directory.path.stat().st_mode) == 0o700
     assert stat.S_IMODE(audio.path.stat().st_mode) == 0o600
 
@@ -114,14 +116,40 @@ def test_the_context_manager_deletes_even_on_error(
     assert not audio.path.exists()
 
 
-def test_files_left_by_a_previous_run_are_removed(tmp_path: Path) -> None:
-    path = tmp_path / "readback"
-    path.mkdir(mode=0o755)
-    leftover = path / "0123abcd.wav"
-    leftover.write_bytes(b"RIFF... a card number, read aloud")
-    ReadbackDirectory(path)
-    assert list(path.iterdir()) == []
-    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+def test_what_dead_processes_left_is_removed(tmp_path: Path) -> None:
+    root = tmp_path / "readback"
+    root.mkdir(mode=0o755)
+    # Above the kernel's largest pid: never running.
+    dead = root / "999999999-0a1b2c3d"
+    dead.mkdir()
+    (dead / "0123abcd.wav").write_bytes(b"RIFF... a card number, read aloud")
+    (root / "stray.wav").write_bytes(b"RIFF...")
+    directory = ReadbackDirectory(root)
+    assert list(root.iterdir()) == [directory.path]
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def test_what_running_processes_write_is_left_alone(
+    fake_sounds: Path, directory: ReadbackDirectory
+) -> None:
+    playing = Composer(fake_sounds, EN, directory).compose(READ_BACK, 8000)
+    neighbour = directory.root / f"{os.getppid()}-feedbeef"
+    neighbour.mkdir()
+    (neighbour / "abc.wav").write_bytes(b"RIFF...")
+
+    other = ReadbackDirectory(directory.root)
+
+    assert other.path != directory.path
+    assert playing.path.exists()
+    assert (neighbour / "abc.wav").exists()
+
+
+def test_close_removes_the_instances_files(fake_sounds: Path, directory: ReadbackDirectory) -> None:
+    audio = Composer(fake_sounds, EN, directory).compose(READ_BACK, 8000)
+    directory.close()
+    assert not audio.path.exists()
+    assert not directory.path.exists()
+    assert directory.root.exists()
 
 
 def test_a_link_is_refused(tmp_path: Path) -> None:
