@@ -21,12 +21,12 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check paymentd tests bench
-	$(BIN)/ruff format --check paymentd tests bench
+	$(BIN)/ruff check paymentd tests bench scripts
+	$(BIN)/ruff format --check paymentd tests bench scripts
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix paymentd tests bench
-	$(BIN)/ruff format paymentd tests bench
+	$(BIN)/ruff check --fix paymentd tests bench scripts
+	$(BIN)/ruff format paymentd tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict paymentd

@@ -71,6 +71,7 @@ class Daemon:
         self._http: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._composers: dict[str, Composer] = {}
+        self._readback: ReadbackDirectory | None = None
         self._sounds = sounds_root(config)
         #: Called with every progress notification and outcome, by session id (agent API).
         self.progress_listeners: list[Callable[[str, Progress | SessionOutcome], None]] = []
@@ -81,7 +82,7 @@ class Daemon:
         problems = preflight(config)
         if problems:
             raise RuntimeError("cannot start:\n  " + "\n  ".join(problems))
-        readback = ReadbackDirectory(
+        self._readback = readback = ReadbackDirectory(
             Path(config.sounds.readback_directory) if config.sounds.readback_directory else None
         )
         for tag in config.capture.languages:
@@ -134,6 +135,9 @@ class Daemon:
             await self.charging.close()
         if self._client is not None:
             await self._client.close()
+        if self._readback is not None:
+            # Read-back files may hold card data: none may outlive the daemon.
+            self._readback.close()
 
     # -- calls ----------------------------------------------------------------------
 
