@@ -73,7 +73,8 @@ class StopPlayback:
 class Charge:
     """Send ``request`` to the gateway once; answer with ``ChargeAnswered(attempt_id, ...)``.
 
-    The request's card is a copy the gateway may wipe once it is sent.
+    The request's card is a copy: the gateway may wipe it once sent, and the dialogue
+    wipes it when the answer is fed.
     """
 
     request: ChargeRequest

@@ -28,6 +28,10 @@ def _aware(_inst: object, _attribute: attrs.Attribute[Any], value: datetime.date
         raise ValueError("started_at must carry a time zone")
 
 
+def _copy(variables: Mapping[str, str]) -> dict[str, str]:
+    return dict(variables)
+
+
 @attrs.frozen
 class CallInfo:
     """One call handed to paymentd.
@@ -44,7 +48,7 @@ class CallInfo:
     #: the ledger and the API, and every charge attempt's idempotency key derives from it.
     session_id: str
     started_at: datetime.datetime = attrs.field(validator=_aware)
-    variables: Mapping[str, str] = attrs.field(factory=dict, converter=dict, hash=False)
+    variables: Mapping[str, str] = attrs.field(factory=dict, converter=_copy, hash=False)
     mode: Mode = Mode.AUTOMATED
     #: Agent mode: give the caller back to the agent at the end (else automated routes apply).
     return_to_agent: bool = True

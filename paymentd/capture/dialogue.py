@@ -98,7 +98,8 @@ from paymentd.capture.actions import (
     Transfer,
 )
 from paymentd.capture.call import CallInfo
-from paymentd.capture.config import CaptureConfig, FieldConfig, Route
+from paymentd.capture.config import CaptureConfig, Route
+from paymentd.capture.entries import EntryRules, EntryValue, say_amount
 from paymentd.capture.inputs import (
     AgentCancelled,
     AgentLeft,
@@ -115,16 +116,10 @@ from paymentd.capture.results import ErrorType, Field, Mode, Result
 from paymentd.capture.speaker import Kind, Speaker
 from paymentd.cards import (
     BRANDS,
-    MAX_CARD_NUMBER_LENGTH,
-    MIN_CARD_NUMBER_LENGTH,
     BrandTable,
+    CardBrand,
     CardNumber,
-    CardNumberProblem,
     Expiry,
-    ExpiryProblem,
-    InvalidCardNumber,
-    InvalidExpiry,
-    InvalidSecurityCode,
     SecurityCode,
 )
 from paymentd.money import InvalidAmount, Money
@@ -140,10 +135,7 @@ from paymentd.payments import (
 )
 from paymentd.speech.utterances import (
     Prompt,
-    SayAmount,
     SayCharacters,
-    SayDigits,
-    SayMonthYear,
     Utterance,
 )
 
@@ -162,9 +154,6 @@ OUTPUT_VARIABLES = (
     "paymentd_error_type",
 )
 
-#: Keys an amount may have before it is taken as finished.
-_MAX_AMOUNT_KEYS = 15
-
 _DECLINE_PROMPTS = {
     DeclineReason.INCORRECT_CVC: "declined_incorrect_cvc",
     DeclineReason.EXPIRED_CARD: "declined_expired",
@@ -173,12 +162,6 @@ _DECLINE_PROMPTS = {
     DeclineReason.CARD_NOT_SUPPORTED: "declined_card_not_supported",
     # Generic, do-not-honor and suspected fraud get the generic prompt: telling a
     # caller that fraud is suspected helps only a fraudster.
-}
-
-_ENTRY_PROMPTS = {
-    Field.EXPIRY: "enter_expiry",
-    Field.POSTAL_CODE: "enter_postal_code",
-    Field.CARD_NUMBER: "enter_card_number",
 }
 
 
@@ -201,7 +184,7 @@ class _Confirm:
     """Read back ``value`` and wait for 1 (confirm) or 2 (re-enter)."""
 
     field: Field
-    value: Money | CardNumber | Expiry | SecurityCode | str
+    value: EntryValue
 
 
 @attrs.frozen
@@ -214,6 +197,8 @@ class _AmountChoice:
 @attrs.frozen
 class _Charging:
     attempt_id: str
+    #: The request's copy of the card, wiped when the answer comes whatever the gateway did.
+    card: CardDetails
 
 
 @attrs.frozen
@@ -238,8 +223,8 @@ class PaymentDialogue:
     ) -> None:
         self._config = config
         self._call = call
-        self._brands = brands
-        self._today = call.started_at.astimezone(ZoneInfo(config.time_zone)).date()
+        today = call.started_at.astimezone(ZoneInfo(config.time_zone)).date()
+        self._rules = EntryRules(config, brands, today, config.default_currency)
         requested = call.variable("paymentd_language")
         self._language = requested if requested in config.languages else config.default_language
         self._speaker = Speaker()
@@ -256,8 +241,6 @@ class PaymentDialogue:
         self._keys = bytearray()
         self._attempts: dict[Field, int] = {}
         # Session facts.
-        self._currency = config.default_currency
-        self._balance: Money | None = None
         self._amount: Money | None = None
         self._card: CardNumber | None = None
         self._expiry: Expiry | None = None
@@ -309,16 +292,16 @@ class PaymentDialogue:
         self._out = []
         self._now = event.now
         match event:
-            case Start(now=now):
-                self._on_start(now)
-            case DigitPressed(digit=digit, now=now):
-                self._on_key(digit, now)
-            case PlaybackFinished(play_id=play_id, now=now):
-                self._on_playback_finished(play_id, now)
-            case TimerExpired(now=now):
-                self._on_timer(now)
-            case ChargeAnswered(attempt_id=attempt_id, outcome=outcome, now=now):
-                self._on_charge_answered(attempt_id, outcome, now)
+            case Start():
+                self._on_start()
+            case DigitPressed(digit=digit):
+                self._on_key(digit)
+            case PlaybackFinished(play_id=play_id):
+                self._on_playback_finished(play_id)
+            case TimerExpired():
+                self._on_timer()
+            case ChargeAnswered(attempt_id=attempt_id, outcome=outcome):
+                self._on_charge_answered(attempt_id, outcome)
             case CallHungUp():
                 self._on_hang_up()
             case AgentCancelled():
@@ -334,7 +317,7 @@ class PaymentDialogue:
 
     # --- start -----------------------------------------------------------------------------
 
-    def _on_start(self, now: float) -> None:
+    def _on_start(self) -> None:
         if self._started:
             raise UnexpectedInput("Start twice")
         self._started = True
@@ -343,8 +326,8 @@ class PaymentDialogue:
         self._emit(
             Progress(
                 ProgressKind.STARTED,
-                amount=self._balance.decimal() if self._balance else None,
-                currency=self._currency,
+                amount=self._rules.balance.decimal() if self._rules.balance else None,
+                currency=self._rules.currency,
             )
         )
         if problem is not None:
@@ -369,22 +352,23 @@ class PaymentDialogue:
     def _read_parameters(self) -> ErrorType | None:
         """Take the session's channel variables; the reason they are unusable, if they are."""
         call = self._call
-        self._currency = (call.variable("paymentd_currency") or self._currency).upper()
-        if self._currency not in self._config.currencies:
+        currency = (call.variable("paymentd_currency") or self._rules.currency).upper()
+        if currency not in self._config.currencies:
             return ErrorType.CURRENCY_NOT_ALLOWED
+        self._rules = attrs.evolve(self._rules, currency=currency)
         verified = call.variable("paymentd_customer_verified")
         if verified is not None and verified.lower() not in ("true", "false"):
             return ErrorType.INVALID_CUSTOMER_VERIFIED
         text = call.variable("paymentd_amount")
         if text is not None:
             try:
-                amount = Money.parse(text, self._currency)
+                amount = Money.parse(text, currency)
             except InvalidAmount:
                 return ErrorType.INVALID_AMOUNT_PARAMETER
-            low, high = self._config.amount.bounds(self._currency)
+            low, high = self._config.amount.bounds(currency)
             if amount < low or (high is not None and amount > high):
                 return ErrorType.AMOUNT_PARAMETER_OUT_OF_LIMITS
-            self._balance = amount
+            self._rules = attrs.evolve(self._rules, balance=amount)
         return None
 
     def _hand_over_to_identification(self) -> None:
@@ -404,84 +388,32 @@ class PaymentDialogue:
 
     def _ask_amount(self) -> None:
         self._attempts[Field.AMOUNT] = 1
-        if self._balance is None:
+        if self._rules.balance is None:
             self._ask_entry(Field.AMOUNT)
         else:
             self._ask_amount_choice(partial=self._config.amount.allow_partial)
 
     def _ask_amount_choice(self, partial: bool, lead: Sequence[Utterance] = ()) -> None:
-        assert self._balance is not None
+        balance = self._rules.balance
+        assert balance is not None
         choice = "pay_full_or_other" if partial else "press_1_to_pay_amount"
         self._phase = _AmountChoice(partial)
         self._emit(self._field_requested(Field.AMOUNT))
-        self._prompt(
-            [*lead, Prompt("amount_due_is"), self._say_amount(self._balance), Prompt(choice)]
-        )
-
-    def _amount_from_keys(self) -> Money | ErrorType:
-        text = self._keys.decode("ascii")
-        if self._config.amount.entry == "decimal_point":
-            text = text.replace("*", ".")
-        elif not text.isdigit():
-            return ErrorType.AMOUNT_INVALID
-        try:
-            if self._config.amount.entry == "minor_units":
-                amount = Money(int(text), self._currency)
-            else:
-                amount = Money.parse(text, self._currency)
-        except InvalidAmount:
-            return ErrorType.AMOUNT_INVALID
-        low, high = self._config.amount.bounds(self._currency)
-        if amount < low:
-            return ErrorType.AMOUNT_BELOW_MINIMUM
-        if high is not None and amount > high:
-            return ErrorType.AMOUNT_ABOVE_MAXIMUM
-        if self._balance is not None and amount > self._balance:
-            return ErrorType.AMOUNT_ABOVE_BALANCE
-        return amount
-
-    def _amount_error_prompts(self, error: ErrorType) -> list[Utterance]:
-        low, high = self._config.amount.bounds(self._currency)
-        if error is ErrorType.AMOUNT_BELOW_MINIMUM:
-            return [Prompt("amount_below_minimum"), self._say_amount(low)]
-        if error is ErrorType.AMOUNT_ABOVE_MAXIMUM and high is not None:
-            return [Prompt("amount_above_maximum"), self._say_amount(high)]
-        if error is ErrorType.AMOUNT_ABOVE_BALANCE and self._balance is not None:
-            return [Prompt("amount_above_balance"), self._say_amount(self._balance)]
-        return [Prompt("amount_invalid")]
+        self._prompt([*lead, Prompt("amount_due_is"), say_amount(balance), Prompt(choice)])
 
     # --- asking ----------------------------------------------------------------------------
-
-    def _field_config(self, field: Field) -> FieldConfig:
-        config = self._config
-        return {
-            Field.AMOUNT: config.amount,
-            Field.CARD_NUMBER: config.card_number,
-            Field.EXPIRY: config.expiry,
-            Field.CVV: config.cvv,
-            Field.POSTAL_CODE: config.postal_code,
-        }[field]
-
-    def _entry_prompt(self, field: Field) -> Prompt:
-        if field is Field.AMOUNT:
-            minor = self._config.amount.entry == "minor_units"
-            return Prompt("enter_amount_minor_units" if minor else "enter_amount")
-        if field is Field.CVV:
-            assert self._card is not None
-            return Prompt(f"enter_cvv_{self._card.brand.cvv_length}")
-        return Prompt(_ENTRY_PROMPTS[field])
 
     def _ask_entry(self, field: Field, lead: Sequence[Utterance] = ()) -> None:
         self._phase = _Entry(field)
         self._emit(self._field_requested(field))
-        self._prompt([*lead, self._entry_prompt(field)])
+        self._prompt([*lead, self._rules.prompt(field, self._brand())])
 
     def _field_requested(self, field: Field) -> Progress:
         return Progress(
             ProgressKind.FIELD_REQUESTED,
             field=field,
             attempt=self._attempts[field],
-            max_attempts=self._field_config(field).max_attempts,
+            max_attempts=self._rules.field_config(field).max_attempts,
             fields_remaining=self._fields_remaining(field),
         )
 
@@ -516,7 +448,7 @@ class PaymentDialogue:
                 )
             )
         self._attempts[field] += 1
-        if self._attempts[field] > self._field_config(field).max_attempts:
+        if self._attempts[field] > self._rules.field_config(field).max_attempts:
             self._end(Result.TOO_MANY_FAILED_ATTEMPTS, [Prompt("too_many_attempts")], error)
             return
         phase = self._phase
@@ -532,7 +464,7 @@ class PaymentDialogue:
 
     # --- keys and timers -------------------------------------------------------------------
 
-    def _on_key(self, key: str, now: float) -> None:
+    def _on_key(self, key: str) -> None:
         phase = self._phase
         if not isinstance(phase, _Entry | _Confirm | _AmountChoice):
             return  # nothing is being asked: keys during processing or a goodbye mean nothing
@@ -541,7 +473,7 @@ class PaymentDialogue:
             self._cancel(ErrorType.CANCELLED_BY_CALLER)
             return
         if isinstance(phase, _Entry):
-            self._on_entry_key(phase.field, key, now)
+            self._on_entry_key(phase.field, key)
         else:
             self._on_menu_key(phase, key)
 
@@ -555,7 +487,7 @@ class PaymentDialogue:
             and bool(self._keys)
         )
 
-    def _on_entry_key(self, field: Field, key: str, now: float) -> None:
+    def _on_entry_key(self, field: Field, key: str) -> None:
         if key in "ABCD" or (key == "*" and not self._is_decimal_point(key, self._phase)):
             return
         self._out.extend(self._speaker.barge_in())
@@ -566,24 +498,9 @@ class PaymentDialogue:
         self._emit(
             Progress(ProgressKind.DIGITS_ENTERED, field=field, digits_entered=len(self._keys))
         )
-        self._deadline = now + self._field_config(field).inter_digit_timeout
-        if len(self._keys) >= self._complete_length(field):
+        self._deadline = self._now + self._rules.field_config(field).inter_digit_timeout
+        if len(self._keys) >= self._rules.complete_length(field, self._keys, self._brand()):
             self._submit(field)
-
-    def _complete_length(self, field: Field) -> int:
-        """The number of keys at which the entry ends by itself."""
-        keyed = len(self._keys)
-        if field is Field.CARD_NUMBER:
-            brand = self._brands.detect(self._keys) if keyed >= MIN_CARD_NUMBER_LENGTH else None
-            return brand.max_length if brand else MAX_CARD_NUMBER_LENGTH
-        if field is Field.EXPIRY:
-            return 4
-        if field is Field.CVV:
-            assert self._card is not None
-            return self._card.brand.cvv_length
-        if field is Field.POSTAL_CODE:
-            return self._config.postal_code.max_digits
-        return _MAX_AMOUNT_KEYS
 
     def _on_menu_key(self, phase: _Confirm | _AmountChoice, key: str) -> None:
         if key == "#":
@@ -594,8 +511,8 @@ class PaymentDialogue:
             if isinstance(phase, _Confirm):
                 self._accept(phase.value)
             else:
-                assert self._balance is not None
-                self._accept(self._balance)
+                assert self._rules.balance is not None
+                self._accept(self._rules.balance)
         elif key == "2" and isinstance(phase, _Confirm):
             self._retry(field, None, ())
         elif key == "2" and isinstance(phase, _AmountChoice) and phase.partial:
@@ -603,12 +520,13 @@ class PaymentDialogue:
         else:
             self._retry(field, ErrorType.INVALID_CHOICE, [Prompt("invalid_choice")])
 
-    def _on_playback_finished(self, play_id: int, now: float) -> None:
+    def _on_playback_finished(self, play_id: int) -> None:
         self._out.extend(self._speaker.finished(play_id))
         phase = self._phase
         collecting = isinstance(phase, _Entry | _Confirm | _AmountChoice)
         if play_id == self._prompt_id and collecting and not self._keys:
-            self._deadline = now + self._field_config(self._asked_field()).first_digit_timeout
+            timeout = self._rules.field_config(self._asked_field()).first_digit_timeout
+            self._deadline = self._now + timeout
         elif isinstance(phase, _Charging) and self._deadline is None and self._speaker.idle:
             # Hold audio ended by itself before the gateway answered: keep the caller company.
             self._start_hold()
@@ -619,8 +537,8 @@ class PaymentDialogue:
             return phase.field
         return Field.AMOUNT
 
-    def _on_timer(self, now: float) -> None:
-        if self._deadline is None or now < self._deadline:
+    def _on_timer(self) -> None:
+        if self._deadline is None or self._now < self._deadline:
             return
         self._deadline = None
         phase = self._phase
@@ -640,108 +558,28 @@ class PaymentDialogue:
     def _submit(self, field: Field) -> None:
         """The entry is complete: check it, then read it back or take it."""
         self._deadline = None
-        if not self._keys:
-            self._retry(field, ErrorType.NO_INPUT, [Prompt("no_input")])
-            return
         try:
-            value = self._value_from_keys(field)
+            value = self._rules.parse(field, self._keys, self._brand())
         finally:
             self._clear_keys()
         if isinstance(value, ErrorType):
-            self._retry(field, value, self._error_prompts(field, value))
-        elif self._field_config(field).read_back == "none":
+            self._retry(field, value, self._rules.refusal(value))
+        elif self._rules.field_config(field).read_back == "none":
             self._accept(value)
         else:
             self._ask_confirmation(field, value)
 
-    def _value_from_keys(
-        self, field: Field
-    ) -> Money | CardNumber | Expiry | SecurityCode | str | ErrorType:
-        if field is Field.AMOUNT:
-            return self._amount_from_keys()
-        if field is Field.CARD_NUMBER:
-            return self._card_from_keys()
-        if field is Field.EXPIRY:
-            return self._expiry_from_keys()
-        if field is Field.CVV:
-            assert self._card is not None
-            try:
-                return SecurityCode(self._keys, brand=self._card.brand)
-            except InvalidSecurityCode:
-                return ErrorType.CVV_INVALID
-        postal = self._config.postal_code
-        if not postal.min_digits <= len(self._keys) <= postal.max_digits:
-            return ErrorType.POSTAL_CODE_INVALID
-        return self._keys.decode("ascii")
-
-    def _card_from_keys(self) -> CardNumber | ErrorType:
-        try:
-            card = CardNumber(self._keys, brands=self._brands)
-        except InvalidCardNumber as exc:
-            if exc.problem is CardNumberProblem.UNKNOWN_BRAND:
-                return ErrorType.CARD_NOT_ACCEPTED
-            if exc.problem is CardNumberProblem.LUHN_CHECK_FAILED:
-                return ErrorType.CARD_NUMBER_LUHN_CHECK_FAILED
-            return ErrorType.CARD_NUMBER_INVALID
-        if card.brand.id not in self._config.allowed_brands:
-            card.wipe()
-            return ErrorType.CARD_NOT_ACCEPTED
-        return card
-
-    def _expiry_from_keys(self) -> Expiry | ErrorType:
-        try:
-            expiry = Expiry.from_mmyy(self._keys, self._today)
-        except InvalidExpiry:
-            return ErrorType.EXPIRY_INVALID
-        problem = expiry.problem_on(self._today, self._config.expiry.max_years_ahead)
-        if problem is ExpiryProblem.EXPIRED:
-            return ErrorType.CARD_EXPIRED
-        if problem is ExpiryProblem.TOO_FAR_AHEAD:
-            return ErrorType.EXPIRY_TOO_FAR_AHEAD
-        return expiry
-
-    def _error_prompts(self, field: Field, error: ErrorType) -> list[Utterance]:
-        if field is Field.AMOUNT:
-            return self._amount_error_prompts(error)
-        name = {
-            ErrorType.CARD_NOT_ACCEPTED: "card_not_accepted",
-            ErrorType.CARD_EXPIRED: "card_expired",
-            ErrorType.CARD_NUMBER_INVALID: "card_number_invalid",
-            ErrorType.CARD_NUMBER_LUHN_CHECK_FAILED: "card_number_invalid",
-            ErrorType.EXPIRY_INVALID: "expiry_invalid",
-            ErrorType.EXPIRY_TOO_FAR_AHEAD: "expiry_invalid",
-            ErrorType.CVV_INVALID: "cvv_invalid",
-            ErrorType.POSTAL_CODE_INVALID: "postal_code_invalid",
-        }[error]
-        return [Prompt(name)]
-
     def _ask_confirmation(
         self,
         field: Field,
-        value: Money | CardNumber | Expiry | SecurityCode | str,
+        value: EntryValue,
         lead: Sequence[Utterance] = (),
     ) -> None:
         self._phase = _Confirm(field, value)
         self._emit(Progress(ProgressKind.CONFIRMATION_REQUESTED, field=field))
-        self._prompt([*lead, *self._read_back(field, value), Prompt("confirm_or_reenter")])
+        self._prompt([*lead, *self._rules.read_back(field, value), Prompt("confirm_or_reenter")])
 
-    def _read_back(
-        self, field: Field, value: Money | CardNumber | Expiry | SecurityCode | str
-    ) -> list[Utterance]:
-        last4 = self._field_config(field).read_back == "last4"
-        if isinstance(value, Money):
-            return [Prompt("you_entered"), self._say_amount(value)]
-        if isinstance(value, CardNumber):
-            if last4:
-                return [Prompt("card_ending_in"), SayDigits(value.last4, sensitive=False)]
-            return [Prompt("you_entered"), SayDigits(value.reveal(), group=4)]
-        if isinstance(value, Expiry):
-            return [Prompt("expiry_date_is"), SayMonthYear(value.month, value.year)]
-        if isinstance(value, SecurityCode):
-            return [Prompt("security_code_is"), SayDigits(value.reveal())]
-        return [Prompt("you_entered"), SayDigits(value[-4:] if last4 else value)]
-
-    def _accept(self, value: Money | CardNumber | Expiry | SecurityCode | str) -> None:
+    def _accept(self, value: EntryValue) -> None:
         if isinstance(value, Money):
             self._amount = value
             self._emit(
@@ -820,17 +658,18 @@ class PaymentDialogue:
             mode=self._call.mode.value,
             moto=True,
         )
-        self._phase = _Charging(attempt_id)
+        self._phase = _Charging(attempt_id, card)
         self._prompt_id = None
         self._emit(Progress(ProgressKind.PROCESSING, attempt=number))
         self._say([Prompt("processing")])
         self._emit(Charge(request))
         self._deadline = self._now + self._config.hold_after_seconds
 
-    def _on_charge_answered(self, attempt_id: str, outcome: ChargeOutcome, now: float) -> None:
+    def _on_charge_answered(self, attempt_id: str, outcome: ChargeOutcome) -> None:
         phase = self._phase
         if not isinstance(phase, _Charging) or phase.attempt_id != attempt_id:
             raise UnexpectedInput(f"an answer to attempt {attempt_id!r}, which is not in flight")
+        phase.card.wipe()
         self._deadline = None
         self._out.extend(self._speaker.interrupt({Kind.HOLD}))
         if self._hung_up or self._failure is not None:
@@ -1011,7 +850,7 @@ class PaymentDialogue:
         return route
 
     def _output_variables(self, result: Result) -> tuple[tuple[str, str], ...]:
-        amount = self._amount or self._balance
+        amount = self._amount or self._rules.balance
         values = {
             "paymentd_result": result.value,
             "paymentd_session_id": self.session_id,
@@ -1019,7 +858,7 @@ class PaymentDialogue:
             "paymentd_card_brand": self._card_brand or "",
             "paymentd_card_last4": self._card_last4 or "",
             "paymentd_amount": amount.decimal() if amount else "",
-            "paymentd_currency": self._currency,
+            "paymentd_currency": self._rules.currency,
             "paymentd_decline_count": str(self._declines),
             "paymentd_error_type": self._error_type or "",
         }
@@ -1027,15 +866,15 @@ class PaymentDialogue:
 
     # --- helpers ---------------------------------------------------------------------------
 
+    def _brand(self) -> CardBrand | None:
+        return self._card.brand if self._card else None
+
     def _emit(self, action: Action) -> None:
         self._out.append(action)
 
     def _say(self, utterances: Sequence[Utterance]) -> None:
         _play_id, actions = self._speaker.say(utterances, Kind.INFO)
         self._out.extend(actions)
-
-    def _say_amount(self, amount: Money) -> SayAmount:
-        return SayAmount(amount.minor, amount.currency)
 
     def _clear_keys(self) -> None:
         self._keys[:] = bytes(len(self._keys))

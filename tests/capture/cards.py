@@ -59,7 +59,7 @@ def strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         return
     if attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
+        for field in attrs.fields(type(value)):  # type: ignore[arg-type]
             yield from strings(getattr(value, field.name), f"{path}.{field.name}")
     elif isinstance(value, tuple | list):
         for i, item in enumerate(value):
@@ -72,7 +72,7 @@ def strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
 
 def leaks(values: list[object]) -> list[str]:
     """Where any test PAN (or its first digits) or CVV shows in ``values``."""
-    found = []
+    found: list[str] = []
     for i, value in enumerate(values):
         for path, text in strings(value, f"#{i}:{type(value).__name__}"):
             found.extend(f"{path}: {secret}" for secret in SECRETS if secret in text)

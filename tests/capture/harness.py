@@ -157,6 +157,15 @@ class Call:
 
     # --- reading what happened ---------------------------------------------------------------
 
+    def current(self) -> Play | PlayHold | None:
+        """The playback outstanding now (a method, so type checkers do not keep an old answer)."""
+        return self.playing
+
+    def utterances(self) -> tuple[Utterance, ...]:
+        """What the outstanding Play says."""
+        assert isinstance(self.playing, Play), self.playing
+        return self.playing.utterances
+
     def prompt_names(self, utterances: Iterable[Utterance] | None = None) -> list[str]:
         """Names of the prompts in ``utterances`` (default: the playback now outstanding)."""
         if utterances is None:

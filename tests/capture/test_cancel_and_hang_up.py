@@ -13,6 +13,7 @@ from paymentd.capture.actions import (
 )
 from paymentd.capture.config import CaptureConfig
 from paymentd.capture.results import Result
+from paymentd.cards import CardNumber
 from paymentd.payments import Approved, Declined, DeclineReason, Failed, Unknown
 from tests.capture.cards import CVV, VISA
 from tests.capture.harness import AMOUNT_GIVEN, VERIFIED, Call
@@ -218,3 +219,25 @@ def test_hang_up_after_a_decline_during_reentry() -> None:
     assert call.outcome.decline_count == 1
     assert call.outcome.error_type == "generic"
     assert call.progress(ProgressKind.FINISHED)[-1].result is Result.CALLER_HUNG_UP
+
+
+def test_card_data_held_by_the_dialogue_is_wiped_when_it_ends() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    card_number_read_back(call)
+    # Reaching into the dialogue: the number waiting for confirmation is held nowhere else.
+    pending = call.dialogue._phase.value  # type: ignore[union-attr]
+    assert isinstance(pending, CardNumber)
+    assert pending.reveal() == VISA
+    call.hang_up()
+    assert pending.wiped
+
+
+def test_card_data_is_wiped_after_a_success() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    processing(call)
+    card, cvv = call.dialogue._card, call.dialogue._cvv
+    assert card is not None
+    assert cvv is not None
+    call.answer(Approved("W1"))
+    assert card.wiped
+    assert cvv.wiped

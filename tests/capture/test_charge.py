@@ -156,8 +156,8 @@ def test_slow_gateway_gets_hold_audio_until_the_answer() -> None:
     call.finish_playback()  # "processing" ends before the hold timer
     assert call.playing is None
     call.wait(1)
-    assert isinstance(call.playing, PlayHold)
-    hold = call.playing
+    hold = call.current()
+    assert isinstance(hold, PlayHold)
     actions = call.answer(Approved("SLOW1"))
     assert StopPlayback(hold.play_id) in actions
     call.finish_playback()
@@ -209,3 +209,15 @@ def test_no_charge_before_every_field_is_confirmed() -> None:
     call.press("1")
     assert len([a for a in call.actions if isinstance(a, Charge)]) == 1
     assert isinstance(call.playing, Play)
+
+
+def test_the_requests_card_is_wiped_when_the_answer_comes() -> None:
+    call = charging()
+    request = call.charges[0]
+    call.answer(Declined(DeclineReason.INCORRECT_CVC))
+    assert request.card.number.wiped
+    assert request.card.cvv.wiped  # type: ignore[union-attr]
+    call.listen()
+    key_in(call, "123")
+    # The dialogue kept its own copy of the number for the second attempt.
+    assert call.charges[1].card.number.reveal() == VISA

@@ -38,7 +38,7 @@ def test_visa_happy_path_step_by_step() -> None:
     call.listen()
     call.press(VISA + "#")
     assert call.playing is not None
-    assert call.playing.utterances == (  # type: ignore[union-attr]
+    assert call.utterances() == (
         Prompt("you_entered"),
         SayDigits(VISA, group=4),
         Prompt("confirm_or_reenter"),
