@@ -10,14 +10,12 @@ import datetime
 import logging
 import signal
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
 from paymentd import __version__
-from paymentd.capture.actions import Progress, SessionOutcome
 from paymentd.capture.call import VARIABLES_IN, CallInfo
 from paymentd.capture.dialogue import PaymentDialogue
 from paymentd.capture.results import Mode
@@ -27,6 +25,7 @@ from paymentd.eslio import CallSession, OutboundServer
 from paymentd.gateways.factory import create_gateway
 from paymentd.gateways.service import ChargingService
 from paymentd.hardening import harden_process
+from paymentd.hooks import HookList, SessionContext, SessionHooks
 from paymentd.http import build_http_app, start_http
 from paymentd.ledger import open_ledger
 from paymentd.logs import bind, configure_logging
@@ -73,8 +72,8 @@ class Daemon:
         self._composers: dict[str, Composer] = {}
         self._readback: ReadbackDirectory | None = None
         self._sounds = sounds_root(config)
-        #: Called with every progress notification and outcome, by session id (agent API).
-        self.progress_listeners: list[Callable[[str, Progress | SessionOutcome], None]] = []
+        #: Observers of every payment session (metrics, segment markers, agent desktops).
+        self.hooks: list[SessionHooks] = []
 
     async def start(self) -> None:
         """Open the ledger, settle what a previous run left pending, then take calls."""
@@ -152,19 +151,24 @@ class Daemon:
             call_uuid=session.uuid,
             session_id=session_id,
             started_at=datetime.datetime.now(datetime.UTC),
-            variables=variables,  # type: ignore[arg-type]  # attrs' dict converter confuses mypy
+            variables=variables,
             mode=Mode.AUTOMATED,
             return_extension=data.destination_number if data is not None else None,
             return_context=data.headers.get("Caller-Context") if data is not None else None,
         )
         dialogue = PaymentDialogue(self.config.capture, info)
         language = find_language(dialogue.language)
+        context = SessionContext(
+            session_id=session_id,
+            call_uuid=session.uuid,
+            mode=Mode.AUTOMATED,
+            started_at=info.started_at,
+            started_monotonic=asyncio.get_running_loop().time(),
+            account_id=info.variable("paymentd_account_id"),
+            reference=info.variable("paymentd_reference"),
+        )
         await self.charging.begin_session(
-            session_id,
-            session.uuid,
-            Mode.AUTOMATED.value,
-            info.variable("paymentd_account_id"),
-            info.variable("paymentd_reference"),
+            session_id, session.uuid, Mode.AUTOMATED.value, context.account_id, context.reference
         )
         log.info("payment session started")
         driver = CallDriver(
@@ -174,7 +178,8 @@ class Daemon:
             language=language,
             sounds_root=self._sounds,
             composer=self._composer(language),
-            progress=lambda item: self._on_progress(session_id, item),
+            context=context,
+            hooks=HookList(self.hooks),
         )
         outcome = await driver.run()
         result = outcome.result.value if outcome is not None and outcome.result else None
@@ -186,10 +191,6 @@ class Daemon:
         if composer is None:
             composer = next(iter(self._composers.values()))
         return composer
-
-    def _on_progress(self, session_id: str, item: Progress | SessionOutcome) -> None:
-        for listener in self.progress_listeners:
-            listener(session_id, item)
 
 
 async def run_daemon(config: Config) -> int:

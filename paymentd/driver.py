@@ -34,6 +34,7 @@ from paymentd.capture import inputs as inp
 from paymentd.esl import ChannelExecuteComplete, DivertEvents, Dtmf, Event, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
+from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.payments import ChargeOutcome, ChargeRequest, Unknown
 from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, OneTimeAudio
@@ -41,7 +42,7 @@ from paymentd.speech.layout import best_rate, voice_directory
 from paymentd.speech.render import HOLD_LOOP, playback_argument
 from paymentd.speech.utterances import Utterance, is_sensitive
 
-__all__ = ["CallDriver", "Charger", "DialogueLike", "ProgressSink"]
+__all__ = ["CallDriver", "Charger", "DialogueLike"]
 
 log = logging.getLogger("paymentd.call")
 
@@ -59,9 +60,6 @@ class DialogueLike(Protocol):
 
     def next_deadline(self) -> float | None: ...
 
-
-#: Receives masked progress and the final outcome (agent desktops, metrics, logs).
-ProgressSink = Callable[[act.Progress | act.SessionOutcome], None]
 
 #: Called for ReturnToAgent (agent mode); returns when the caller is back with the agent.
 AgentReturn = Callable[[CallSession], Awaitable[None]]
@@ -89,7 +87,8 @@ class CallDriver:
         language: Language,
         sounds_root: Path,
         composer: Composer,
-        progress: ProgressSink | None = None,
+        context: SessionContext,
+        hooks: SessionHooks | None = None,
         agent_return: AgentReturn | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -99,7 +98,8 @@ class CallDriver:
         self._language = language
         self._sounds_root = sounds_root
         self._composer = composer
-        self._progress = progress
+        self.context = context
+        self._hooks = hooks or SessionHooks()
         self._agent_return = agent_return
         self._clock = clock or asyncio.get_running_loop().time
         self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
@@ -125,6 +125,7 @@ class CallDriver:
                     else inp.InternalFailure("call-setup", self._clock())
                 )
             else:
+                await self._hooks.session_started(self.context, self.session)
                 self._post(inp.Start(self._clock()))
             await self._loop()
         finally:
@@ -133,6 +134,7 @@ class CallDriver:
             # A charge in flight is never abandoned: its answer must reach the ledger.
             if self._charges:
                 await asyncio.gather(*self._charges, return_exceptions=True)
+            await self._hooks.session_finished(self.context, self.outcome)
         return self.outcome
 
     def agent_cancelled(self) -> None:
@@ -181,10 +183,18 @@ class CallDriver:
                 log.exception("the dialogue failed; ending the call")
                 await self._abandon()
                 return
+            ending = next((a.outcome for a in actions if isinstance(a, act.Finished)), None)
             for action in actions:
+                if ending is not None and isinstance(action, _LEAVING):
+                    # Last chance to mark the segment on the call while it is still ours.
+                    await self._hooks.session_ending(self.context, self.session, ending)
+                    ending = None
                 await self._perform(action)
                 if self._finished():
                     break
+            if ending is not None:
+                # Hung up: nothing leaves, but the session still ends.
+                await self._hooks.session_ending(self.context, self.session, ending)
 
     def _finished(self) -> bool:
         return self.outcome is not None
@@ -234,17 +244,9 @@ class CallDriver:
                     raise ESLError("ReturnToAgent outside agent mode")
                 await self._agent_return(self.session)
             case act.Progress():
-                self._emit(action)
+                self._hooks.progress(self.context, action)
             case act.Finished(outcome):
                 self.outcome = outcome
-                self._emit(outcome)
-
-    def _emit(self, item: act.Progress | act.SessionOutcome) -> None:
-        if self._progress is not None:
-            try:
-                self._progress(item)
-            except Exception:
-                log.exception("progress sink failed")
 
     # -- events from the call ------------------------------------------------------
 
@@ -388,6 +390,9 @@ class CallDriver:
         if self._hung_up:
             return
         await self.session.execute("transfer", f"{extension} {dialplan} {context}")
+
+
+_LEAVING = (act.Resume, act.Transfer, act.Hangup, act.ReturnToAgent)
 
 
 def _parts(utterances: tuple[Utterance, ...]) -> list[tuple[tuple[Utterance, ...], bool]]:
