@@ -173,6 +173,8 @@ def test_card_data_cannot_be_pickled_or_copied(value: object) -> None:
         copy.deepcopy(value)
     with pytest.raises(TypeError):
         value.__getstate__()
+    with pytest.raises(TypeError):
+        value.__reduce__()
     assert not hasattr(value, "__dict__")
 
 
@@ -236,6 +238,8 @@ def test_security_code_is_masked_and_wipeable() -> None:
     assert repr(cvv) == "SecurityCode(<wiped>)"
     with pytest.raises(WipedError):
         cvv.reveal()
+    with pytest.raises(WipedError):
+        cvv.copy()
 
 
 TODAY = datetime.date(2026, 5, 17)
@@ -279,3 +283,8 @@ def test_expiry_must_be_four_digits(mmyy: str) -> None:
 )
 def test_expiry_problem_on(month: int, year: int, problem: ExpiryProblem | None) -> None:
     assert Expiry(month, year).problem_on(TODAY, max_years_ahead=20) is problem
+
+
+def test_expiry_year_has_four_digits() -> None:
+    with pytest.raises(ValueError, match="four digits"):
+        Expiry(3, 28)

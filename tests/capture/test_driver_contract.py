@@ -1,3 +1,4 @@
+import datetime
 import re
 from pathlib import Path
 
@@ -5,13 +6,30 @@ import pytest
 
 from paymentd.capture import dialogue as dialogue_module
 from paymentd.capture import entries
-from paymentd.capture.actions import Play, Progress, ProgressKind, SetVariables, StopPlayback
+from paymentd.capture.actions import (
+    Charge,
+    Finished,
+    Play,
+    Progress,
+    ProgressKind,
+    Resume,
+    SetVariables,
+    StopPlayback,
+)
+from paymentd.capture.call import CallInfo
 from paymentd.capture.dialogue import UnexpectedInput
-from paymentd.capture.inputs import DigitPressed, PlaybackFinished, Start
+from paymentd.capture.inputs import (
+    AgentCancelled,
+    DigitPressed,
+    InternalFailure,
+    PlaybackFinished,
+    Start,
+)
 from paymentd.capture.prompts import PROMPTS
-from paymentd.capture.results import Field, Result
+from paymentd.capture.results import Field, Mode, Result
+from paymentd.payments import Approved
 from tests.capture.cards import CVV, VISA, leaks
-from tests.capture.harness import AMOUNT_GIVEN, Call
+from tests.capture.harness import AMOUNT_GIVEN, Call, pay
 
 
 def at_card_number() -> Call:
@@ -151,3 +169,53 @@ def test_the_leak_scan_finds_card_data() -> None:
     assert leaks([Progress(ProgressKind.FINISHED, error=f"bad {CVV}")])
     assert leaks([{"nested": [f"...{VISA[:-4]}"]}])
     assert not leaks([SetVariables((("paymentd_card_last4", VISA[-4:]),))])
+
+
+def test_pound_alone_is_no_input() -> None:
+    call = at_card_number()
+    call.listen()
+    call.press("#")
+    assert call.prompt_names() == ["no_input", "enter_card_number"]
+
+
+def test_the_outcome_is_available_once_finished() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    call.start()
+    dialogue = call.dialogue
+    assert dialogue.outcome is None
+    call.hang_up()
+    assert call.outcome is dialogue.outcome
+    assert call.dialogue.session_id == "sess-1"
+
+
+def test_charge_names_its_attempt() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    pay(call, VISA, cvv=CVV)
+    (charge,) = [a for a in call.actions if isinstance(a, Charge)]
+    assert charge.attempt_id == "sess-1-1"
+
+
+def test_inputs_while_the_last_words_play_end_nothing_early() -> None:
+    call = Call(variables=AMOUNT_GIVEN, mode=Mode.AGENT)
+    pay(call, VISA, cvv=CVV)
+    call.answer(Approved("LW1"))
+    call.finish_playback()  # "processing"; the approval is being said
+    assert call.feed(AgentCancelled(call.now)) == []
+    assert call.press("*") == []
+    assert not call.dialogue.finished
+    call.listen()
+    assert call.outcome.result is Result.SUCCESS
+
+
+def test_internal_failure_while_the_last_words_play_leaves_at_once() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    pay(call, VISA, cvv=CVV)
+    call.answer(Approved("LW2"))
+    actions = call.feed(InternalFailure("playback_failed", call.now))
+    assert [type(a) for a in actions] == [SetVariables, Resume, Finished]
+    assert call.variables["paymentd_result"] == "success"
+
+
+def test_started_at_must_carry_a_time_zone() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        CallInfo("u", "s", datetime.datetime(2026, 1, 1))
