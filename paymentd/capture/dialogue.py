@@ -70,6 +70,10 @@ Inputs, besides ``Start``:
     speaking and ends with ``internal-error``; if ``handle`` itself raises, the driver
     sets ``paymentd_result=internal-error`` and hangs up on its own.
 
+``CallHungUp`` and ``InternalFailure`` may also come instead of ``Start`` (the call
+could not be prepared): the session then ends at once. Any other input before
+``Start`` raises :class:`UnexpectedInput`, as does an answer to a charge not in flight.
+
 Timing: the first-digit timeout of a field runs from the end of its prompt; each key
 restarts the inter-digit timeout; when that expires the entry is taken as keyed (as
 ``#`` would). ``#`` ends an entry early; an entry also ends itself at its longest valid
@@ -287,7 +291,7 @@ class PaymentDialogue:
         """Take one input; return the actions to carry out, in order."""
         if self._finished:
             return []
-        if not self._started and not isinstance(event, Start):
+        if not self._started and not isinstance(event, Start | CallHungUp | InternalFailure):
             raise UnexpectedInput(f"{type(event).__name__} before Start")
         self._out = []
         self._now = event.now

@@ -219,3 +219,15 @@ def test_internal_failure_while_the_last_words_play_leaves_at_once() -> None:
 def test_started_at_must_carry_a_time_zone() -> None:
     with pytest.raises(ValueError, match="time zone"):
         CallInfo("u", "s", datetime.datetime(2026, 1, 1))
+
+
+def test_a_call_that_could_not_be_prepared_ends_without_start() -> None:
+    call = Call(variables=AMOUNT_GIVEN)
+    call.hang_up()
+    assert call.outcome.result is Result.CALLER_HUNG_UP
+    call = Call(variables=AMOUNT_GIVEN)
+    call.feed(InternalFailure("call-setup", call.now))
+    assert call.variables["paymentd_result"] == "internal-error"
+    assert call.variables["paymentd_error_type"] == "call-setup"
+    assert call.tail(3) == [SetVariables, Resume, Finished]
+    assert call.feed(Start(call.now)) == []
