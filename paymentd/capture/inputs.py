@@ -12,6 +12,7 @@ import attrs
 from paymentd.payments import ChargeOutcome
 
 __all__ = [
+    "DTMF_KEYS",
     "AgentCancelled",
     "AgentLeft",
     "CallHungUp",
