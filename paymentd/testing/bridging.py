@@ -1,0 +1,159 @@
+"""Bridges between two channels: ``bridge``, ``uuid_bridge`` and the agent leg.
+
+While two channels are bridged each side reads its own keys (firing its DTMF
+events) and passes them to the other side unless the key is sensitive or
+``bridge_filter_dtmf`` was set on the keying leg before the bridge started.
+The bridge ends when either side hangs up, is transferred or is bridged
+elsewhere; CHANNEL_BRIDGE / CHANNEL_UNBRIDGE are fired by the A side.  An agent
+leg whose bridge ends parks when ``park_after_bridge`` is set and hangs up
+otherwise.  ``uuid_bridge`` takes a channel out of whatever it runs (for the
+customer: the ``socket`` app, whose listener stays attached) into
+CS_SOFT_EXECUTE and bridges it there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from paymentd.testing.channel import ChannelState
+
+if TYPE_CHECKING:
+    from paymentd.testing.session import Session
+
+__all__ = ["agent_leg_program", "app_bridge", "bridge_sessions", "soft_bridge"]
+
+_ENDPOINT = re.compile(
+    r"^(?:\{(?P<vars>[^}]*)\})?(?P<tech>[a-z]+)/(?P<dest>[^/]+)(?:/(?P<context>.+))?$"
+)
+
+
+async def app_bridge(session: Session, data: str | None) -> None:
+    """``bridge [{vars}]loopback/EXT``: originate the agent leg and bridge to it."""
+    channel = session.channel
+    match = _ENDPOINT.match(data or "")
+    if match is None or match.group("tech") != "loopback":
+        session.log(
+            "ERR", "switch_ivr_originate.c:2904", f"Cannot create outgoing channel of type [{data}]"
+        )
+        channel.set_variable("originate_disposition", "CHAN_NOT_IMPLEMENTED")
+        channel.set_variable("DIALSTATUS", "CHAN_NOT_IMPLEMENTED")
+        return
+    variables = dict(
+        item.split("=", 1) for item in (match.group("vars") or "").split(",") if "=" in item
+    )
+    agent = await session.switch.originate_agent_leg(session, match.group("dest"), variables)
+    if agent is None or not channel.ready:
+        channel.set_variable("originate_disposition", "NO_ANSWER")
+        channel.set_variable("DIALSTATUS", "NO_ANSWER")
+        return
+    session.answer()
+    channel.set_variable(
+        "originated_legs",
+        f"{agent.uuid};{agent.channel.profile.callee_id_name};{match.group('dest')}",
+    )
+    channel.set_variable("originate_disposition", "SUCCESS")
+    channel.set_variable("DIALSTATUS", "SUCCESS")
+    channel.set_variable("originate_causes", f"{agent.uuid};NONE")
+    await bridge_sessions(session, agent)
+    if channel.ready and channel.variable_true("hangup_after_bridge"):
+        session.hangup("NORMAL_CLEARING")
+
+
+def _link(a: Session, b: Session) -> None:
+    now = a.now_us()
+    a.bridged_to = b
+    b.bridged_to = a
+    a.channel.other_profile, a.channel.other_type = b.channel.profile, "originatee"
+    b.channel.other_profile, b.channel.other_type = a.channel.profile, "originator"
+    for side, other in ((a, b), (b, a)):
+        side.channel.profile.times.bridged = now
+        side.channel.set_variable("signal_bond", other.uuid)
+
+
+async def bridge_sessions(a: Session, b: Session) -> None:
+    """Bridge ``a`` (the side running this) with ``b`` until either leaves."""
+    _link(a, b)
+    fields: dict[str, str | None] = {"Bridge-A-Unique-ID": a.uuid, "Bridge-B-Unique-ID": b.uuid}
+    a.fire(a.channel.event("CHANNEL_BRIDGE", fields))
+    for side, other in ((a, b), (b, a)):
+        for name in ("bridge_to", "last_bridge_to", "bridge_uuid"):
+            side.channel.set_variable(name, other.uuid)
+        side.channel.set_variable("bridge_channel", other.channel.name)
+    b.notify()
+    try:
+        await pump(a, b)
+    finally:
+        a.bridged_to = None
+        if b.bridged_to is a:
+            b.bridged_to = None
+        a.fire(a.channel.event("CHANNEL_UNBRIDGE", fields))
+        b.notify()
+
+
+async def pump(side: Session, other: Session) -> None:
+    """One side's bridge loop: run commands, pass keys across, until the bridge ends."""
+    channel = side.channel
+    filtered = channel.variable_true("bridge_filter_dtmf")
+
+    def ended() -> bool:
+        return side.bridged_to is not other or other.channel.down
+
+    while channel.ready and not channel.leaving and not ended():
+        await side.next_frame(extra=ended)
+        if not channel.ready or channel.leaving or ended():
+            return
+        await side.parse_all_events()
+        while channel.dtmf_queue:
+            key = side.dequeue_dtmf()
+            if key is None or key.sensitive or filtered:
+                continue
+            side.switch.media.dtmf_forwarded(other, key.digit)
+
+
+async def agent_leg_program(session: Session) -> None:
+    """The agent's leg: bridged, or parked after the bridge, until it hangs up."""
+    channel = session.channel
+    while channel.ready:
+        partner = session.bridged_to
+        if partner is not None:
+            session.set_running_state(ChannelState.CS_EXCHANGE_MEDIA)
+            await pump(session, partner)
+            continue
+        if channel.soft_bridge is not None:
+            # uuid_bridge moved this leg: the other side takes it within a few frames.
+            channel.soft_bridge = None
+            deadline = session.switch.clock.now() + 1.0
+            while (
+                session.bridged_to is None
+                and channel.ready
+                and session.switch.clock.now() < deadline
+            ):
+                await session.next_frame(
+                    deadline - session.switch.clock.now(),
+                    extra=lambda: session.bridged_to is not None,
+                )
+            continue
+        if not channel.variable_true("park_after_bridge"):
+            session.hangup("NORMAL_CLEARING")
+            return
+        session.set_running_state(ChannelState.CS_PARK)
+        await session.park()
+
+
+async def soft_bridge(session: Session) -> None:
+    """``uuid_bridge`` on this side: hibernate, reset, soft-execute, bridge."""
+    channel = session.channel
+    other = session.switch.locate(channel.soft_bridge or "")
+    channel.soft_bridge = None
+    for state in (ChannelState.CS_HIBERNATE, ChannelState.CS_RESET, ChannelState.CS_SOFT_EXECUTE):
+        session.set_running_state(state)
+    await session.next_frame()
+    await session.next_frame()
+    if other is None or other.channel.down or not channel.ready:
+        return
+    fields: dict[str, str | None] = {"Application": "uuid_bridge", "Application-Data": other.uuid}
+    session.fire(channel.event("CHANNEL_EXECUTE", fields, variant="uuid_bridge"))
+    await bridge_sessions(session, other)
+    if channel.ready and not channel.leaving and channel.variable_true("park_after_bridge"):
+        await session.park()

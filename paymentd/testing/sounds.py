@@ -1,0 +1,72 @@
+"""How long a playback lasts, and whether FreeSWITCH would find the file at all.
+
+A WAV file that exists is measured from its header (frames and rate), so a
+prompt plays exactly as long as it would on FreeSWITCH.  Otherwise a test can
+give a duration per file name, or fall back to a default; with ``strict`` a
+missing file fails like on FreeSWITCH (``FILE NOT FOUND``).  Relative names are
+looked up under ``sound_prefix`` (the channel variable) or the simulator's
+sound directories.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import attrs
+
+__all__ = ["Audio", "SoundCatalog"]
+
+# FreeSWITCH reads files ahead in blocks; playback_samples after an interrupted
+# playback is the number of samples read so far, in these blocks.
+READ_BLOCK = 16384
+
+
+@attrs.frozen
+class Audio:
+    """A playable file: its length in samples at its own rate."""
+
+    samples: int
+    rate: int = 8000
+
+    @property
+    def seconds(self) -> float:
+        """Length in (simulated) seconds."""
+        return self.samples / self.rate
+
+
+@attrs.define
+class SoundCatalog:
+    """Resolves playback arguments to audio lengths."""
+
+    directories: list[Path] = attrs.Factory(list)
+    durations: dict[str, float] = attrs.Factory(dict)
+    default_seconds: float = 2.0
+    strict: bool = False
+
+    def lookup(self, name: str, sound_prefix: str | None = None) -> Audio | None:
+        """The audio for a file argument, or ``None`` if FreeSWITCH would not find it."""
+        for key, seconds in self.durations.items():
+            if key == name or key in name:
+                return Audio(int(seconds * 8000))
+        for path in self._candidates(name, sound_prefix):
+            if path.is_file():
+                return _measure(path) or Audio(int(self.default_seconds * 8000))
+        if self.strict:
+            return None
+        return Audio(int(self.default_seconds * 8000))
+
+    def _candidates(self, name: str, sound_prefix: str | None) -> list[Path]:
+        path = Path(name)
+        if path.is_absolute():
+            return [path]
+        bases = ([Path(sound_prefix)] if sound_prefix else []) + self.directories
+        return [base / path for base in bases]
+
+
+def _measure(path: Path) -> Audio | None:
+    try:
+        with wave.open(str(path), "rb") as audio:
+            return Audio(audio.getnframes(), audio.getframerate())
+    except (wave.Error, EOFError, OSError):
+        return None
