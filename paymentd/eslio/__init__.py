@@ -16,7 +16,7 @@ from paymentd.eslio.errors import (
 from paymentd.eslio.inbound import InboundClient
 from paymentd.eslio.server import OutboundServer
 from paymentd.eslio.session import CallSession
-from paymentd.eslio.stream import EslStream
+from paymentd.eslio.stream import EslStream, StreamObserver
 
 __all__ = [
     "AuthenticationError",
@@ -28,4 +28,5 @@ __all__ = [
     "InboundClient",
     "NotConnected",
     "OutboundServer",
+    "StreamObserver",
 ]

@@ -33,7 +33,7 @@ from paymentd.esl.commands import Api, Command
 from paymentd.esl.connection import Incoming
 from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import AuthenticationError, ConnectionLost, NotConnected
-from paymentd.eslio.stream import EslStream
+from paymentd.eslio.stream import EslStream, StreamObserver
 
 __all__ = ["InboundClient"]
 
@@ -58,6 +58,7 @@ class InboundClient:
         command_timeout: float = 10.0,
         reconnect_min: float = 0.5,
         reconnect_max: float = 30.0,
+        observer: StreamObserver | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -70,6 +71,7 @@ class InboundClient:
         self._command_timeout = command_timeout
         self._reconnect_min = reconnect_min
         self._reconnect_max = reconnect_max
+        self._observer = observer
         self._stream: EslStream | None = None
         self._auth_request: asyncio.Event = asyncio.Event()
         self._connected = asyncio.Event()
@@ -183,6 +185,7 @@ class InboundClient:
             self._on_message,
             command_timeout=self._command_timeout,
             name=f"inbound {self.host}:{self.port}",
+            observer=self._observer,
         )
         self._stream = stream
         stream.start()

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from paymentd.esl.errors import ESLError, SocketModeError
 from paymentd.eslio.errors import CallHungUp, ConnectionLost
 from paymentd.eslio.session import CallSession
+from paymentd.eslio.stream import StreamObserver
 
 __all__ = ["CallHandler", "OutboundServer", "PeerAllowList"]
 
@@ -45,14 +46,17 @@ class PeerAllowList:
         return any(ip in net for net in self._networks)
 
 
-class ServerObserver:
-    """Hooks for metrics; the default does nothing."""
+class ServerObserver(StreamObserver):
+    """Hooks for metrics; the default does nothing.  Every call's stream reports to it too."""
 
     def connection_refused(self, peer: str) -> None:
         """A peer outside the allow-list connected."""
 
     def connection_accepted(self, peer: str) -> None:
         """A call's socket was accepted."""
+
+    def connection_closed(self, peer: str) -> None:
+        """An accepted call's socket is done with."""
 
     def call_failed(self, reason: str) -> None:
         """A call ended on an ESL error (protocol, configuration, overflow)."""
@@ -127,6 +131,7 @@ class OutboundServer:
             await self._run_call(reader, writer, peer, task)
         finally:
             self._calls.pop(task, None)
+            self._observer.connection_closed(peer)
 
     async def _run_call(
         self,
@@ -143,6 +148,7 @@ class OutboundServer:
             max_header_bytes=self._max_header_bytes,
             max_content_length=self._max_content_length,
             peer=peer,
+            observer=self._observer,
         )
         self._calls[task] = session
         started = time.monotonic()

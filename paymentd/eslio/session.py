@@ -28,7 +28,7 @@ from paymentd.esl import (
 from paymentd.esl.connection import Incoming
 from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import CallHungUp, CommandTimeout, ConnectionLost
-from paymentd.eslio.stream import EslStream
+from paymentd.eslio.stream import EslStream, StreamObserver
 
 __all__ = ["CallSession", "EventQueueOverflow"]
 
@@ -58,6 +58,7 @@ class CallSession:
         max_header_bytes: int = 64 * 1024,
         max_content_length: int = 16 * 1024 * 1024,
         peer: str = "",
+        observer: StreamObserver | None = None,
     ) -> None:
         self.peer = peer
         connection = Connection(
@@ -72,6 +73,7 @@ class CallSession:
             self._on_message,
             command_timeout=command_timeout,
             name=f"call {peer}",
+            observer=observer,
         )
         self._events: asyncio.Queue[Event] = asyncio.Queue(maxsize=event_queue_size)
         self._executing: dict[str, asyncio.Future[ChannelExecuteComplete]] = {}
@@ -284,6 +286,7 @@ class CallSession:
             self._events.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True
+            self.stream.observer.event_queue_overflowed()
             log.error(
                 "call %s: event queue full (%d events); hanging up",
                 self.uuid,

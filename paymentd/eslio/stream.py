@@ -18,11 +18,27 @@ from paymentd.esl.connection import Incoming
 from paymentd.esl.errors import ESLError, RemoteProtocolError
 from paymentd.eslio.errors import CommandTimeout, ConnectionLost
 
-__all__ = ["EslStream"]
+__all__ = ["EslStream", "StreamObserver"]
 
 log = logging.getLogger("paymentd.esl")
 
 _READ_SIZE = 64 * 1024
+
+
+class StreamObserver:
+    """Hooks for metrics on ESL streams; the default does nothing.
+
+    Called from the reader task: implementations must be quick and must not raise.
+    """
+
+    def command_answered(self, command: Command, seconds: float) -> None:
+        """``command`` got its reply ``seconds`` after it was written."""
+
+    def protocol_error(self, error: RemoteProtocolError) -> None:
+        """The peer broke the protocol; the stream is closing."""
+
+    def event_queue_overflowed(self) -> None:
+        """The consumer of this stream's events fell too far behind (the call is abandoned)."""
 
 
 class EslStream:
@@ -41,6 +57,7 @@ class EslStream:
         *,
         command_timeout: float,
         name: str = "esl",
+        observer: StreamObserver | None = None,
     ) -> None:
         self.connection = connection
         self._reader = reader
@@ -49,6 +66,9 @@ class EslStream:
         self.command_timeout = command_timeout
         self._name = name
         self._waiters: dict[int, asyncio.Future[Reply]] = {}
+        self.observer = observer or StreamObserver()
+        #: When each unanswered slot was written (loop time), for the round-trip metric.
+        self._sent_at: dict[int, float] = {}
         self._closed = asyncio.Event()
         self._close_reason: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -75,6 +95,7 @@ class EslStream:
         slot, data = self.connection.send(command)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiters[slot] = future
+        self._sent_at[slot] = future.get_loop().time()
         self._writer.write(data)
         return future
 
@@ -127,6 +148,7 @@ class EslStream:
                 # Nobody may be waiting any more; do not warn about an unretrieved error.
                 future.exception()
         self._waiters.clear()
+        self._sent_at.clear()
         self._closed.set()
 
     async def _read_loop(self) -> None:
@@ -145,6 +167,8 @@ class EslStream:
             reason = exc
             level = logging.ERROR if isinstance(exc, RemoteProtocolError) else logging.CRITICAL
             log.log(level, "%s: %s", self._name, exc)
+            if isinstance(exc, RemoteProtocolError):
+                self.observer.protocol_error(exc)
         finally:
             if not self._writer.is_closing():
                 self._writer.close()
@@ -157,6 +181,10 @@ class EslStream:
             if message is None:
                 return False
             if isinstance(message, Reply):
+                sent_at = self._sent_at.pop(message.slot, None)
+                if sent_at is not None:
+                    loop = asyncio.get_running_loop()
+                    self.observer.command_answered(message.command, loop.time() - sent_at)
                 future = self._waiters.pop(message.slot, None)
                 if future is not None and not future.done():
                     future.set_result(message)
