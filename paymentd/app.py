@@ -30,6 +30,7 @@ from paymentd.http import build_http_app, start_http
 from paymentd.ledger import open_ledger
 from paymentd.logs import bind, configure_logging
 from paymentd.metrics import EslServerMetrics, Metrics
+from paymentd.observability import Observability
 from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, ReadbackDirectory
 from paymentd.speech.languages import find_language
@@ -74,6 +75,8 @@ class Daemon:
         self._sounds = sounds_root(config)
         #: Observers of every payment session (metrics, segment markers, agent desktops).
         self.hooks: list[SessionHooks] = []
+        self.observability = Observability(self.metrics)
+        self.hooks.extend(self.observability.hooks)
 
     async def start(self) -> None:
         """Open the ledger, settle what a previous run left pending, then take calls."""
@@ -89,7 +92,7 @@ class Daemon:
 
         self._client = aiohttp.ClientSession()
         ledger = await open_ledger(config.ledger)
-        gateway = create_gateway(config.gateway, self._client)
+        gateway = self.observability.measure_gateway(create_gateway(config.gateway, self._client))
         self.charging = ChargingService(ledger, gateway, config.gateway)
         report = await self.charging.recover()
         if report.unresolved:
@@ -97,8 +100,10 @@ class Daemon:
                 "%d charge attempt(s) need reconciliation: see `paymentd ledger pending`",
                 len(report.unresolved),
             )
+        await self.observability.start(ledger)
 
         app = build_http_app(self.metrics, self._health)
+        self.observability.install_http(app)
         self._http, self.http_port = await start_http(
             app, config.http.listen.host, config.http.listen.port
         )
@@ -130,6 +135,7 @@ class Daemon:
             )
         if self._http is not None:
             await self._http.cleanup()
+        await self.observability.close()
         if self.charging is not None:
             await self.charging.close()
         if self._client is not None:
@@ -174,7 +180,7 @@ class Daemon:
         driver = CallDriver(
             session,
             dialogue,
-            charger=self.charging,
+            charger=self.observability.measure_charger(self.charging),
             language=language,
             sounds_root=self._sounds,
             composer=self._composer(language),
