@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from paymentd.cards import luhn_valid
+
 if TYPE_CHECKING:
     from paymentd.cards import CardNumber, Expiry, SecurityCode
     from paymentd.money import Money
@@ -28,6 +30,7 @@ __all__ = [
     "Unknown",
     "sanitize_code",
     "sanitize_detail",
+    "sanitize_reference",
 ]
 
 # Any run of 12 or more digits, even grouped by spaces or dashes, could be a card number.
@@ -46,6 +49,31 @@ def sanitize_code(value: str | None) -> str | None:
         return None
     cleaned = _LONG_DIGITS.sub("#", _NOT_CODE.sub("", str(value)))[:64]
     return cleaned or None
+
+
+# A run of digits as long as a card number.
+_CARD_LENGTH_DIGITS = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+
+
+def _mask_card_like(match: re.Match[str]) -> str:
+    return "#" if luhn_valid(match.group(0)) else match.group(0)
+
+
+def sanitize_reference(value: str | None) -> str | None:
+    """A gateway's confirmation code or reference, made safe to store and log.
+
+    Only ``[A-Za-z0-9_.:-]`` is kept, at most 64 characters. Numeric references
+    are common (and needed for reconciliation), so only a digit run that would
+    pass for a card number (13-19 digits with a valid Luhn check) is masked.
+    """
+    if value is None:
+        return None
+    cleaned = _CARD_LENGTH_DIGITS.sub(_mask_card_like, _NOT_CODE.sub("", str(value))[:64])
+    return cleaned or None
+
+
+def _confirmation(value: str) -> str:
+    return sanitize_reference(value) or ""
 
 
 def sanitize_detail(value: str) -> str:
@@ -106,8 +134,9 @@ class ChargeRequest:
 
 @attrs.frozen
 class Approved:
-    confirmation_code: str
-    gateway_reference: str | None = None
+    #: Both sanitised: see :func:`sanitize_reference`.
+    confirmation_code: str = attrs.field(converter=_confirmation)
+    gateway_reference: str | None = attrs.field(default=None, converter=sanitize_reference)
 
 
 @attrs.frozen
