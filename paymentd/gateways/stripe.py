@@ -40,6 +40,7 @@ from paymentd.payments import (
     Failed,
     Unknown,
     sanitize_code,
+    sanitize_reference,
 )
 
 __all__ = ["StripeGateway"]
@@ -142,7 +143,7 @@ class StripeGateway:
             "POST", "/v1/payment_methods", form, f"{request.idempotency_key}-pm"
         )
         if isinstance(reply, Reply) and reply.status == 200 and isinstance(data, dict):
-            token = sanitize_code(str(data.get("id", "")))
+            token = sanitize_reference(str(data.get("id", "")))
             if token:
                 return Token(token)
         # Creating a PaymentMethod moves no money, so every other result is "not charged".

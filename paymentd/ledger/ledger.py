@@ -29,8 +29,15 @@ from paymentd.ledger.records import (
     SessionRecord,
     status_of,
 )
+from paymentd.ledger.schema import CURRENT_VERSION, MIGRATIONS
 from paymentd.ledger.sqlite import SqliteDatabase
-from paymentd.payments import Approved, ChargeOutcome, Declined, sanitize_code, sanitize_detail
+from paymentd.payments import (
+    Approved,
+    ChargeOutcome,
+    Declined,
+    sanitize_detail,
+    sanitize_reference,
+)
 
 __all__ = ["Ledger", "LedgerError", "open_ledger"]
 
@@ -204,7 +211,7 @@ class Ledger:
         await self._db.execute(
             "UPDATE ledger_attempts SET token_ref = $2, updated_at = $3 WHERE attempt_id = $1",
             attempt_id,
-            sanitize_code(token_ref),
+            sanitize_reference(token_ref),
             self._clock(),
         )
 
@@ -220,8 +227,8 @@ class Ledger:
         detail: str | None = None
         match outcome:
             case Approved():
-                confirmation = sanitize_code(outcome.confirmation_code)
-                reference = sanitize_code(outcome.gateway_reference)
+                confirmation = sanitize_reference(outcome.confirmation_code)
+                reference = sanitize_reference(outcome.gateway_reference)
             case Declined():
                 reason, raw_code = outcome.reason.value, outcome.raw_code
             case _:
@@ -398,15 +405,25 @@ class Ledger:
         )
 
 
-async def open_ledger(config: LedgerConfig, clock: Clock = _utcnow) -> Ledger:
-    """Open the configured ledger, apply pending migrations and register this instance."""
+async def open_ledger(
+    config: LedgerConfig, clock: Clock = _utcnow, *, read_only: bool = False
+) -> Ledger:
+    """Open the configured ledger, apply pending migrations and register this instance.
+
+    ``read_only`` (for ``paymentd ledger ...`` beside a running daemon) skips both
+    and, for SQLite, takes no lock: the ledger must exist and be migrated.
+    """
     db: Database
     if config.kind == "postgresql":
         if config.dsn is None:
             raise LedgerError("the PostgreSQL ledger needs ledger.dsn")
         db = await PostgresDatabase.open(config.dsn, config.pool_size, config.connect_timeout)
+    elif read_only:
+        db = await SqliteDatabase.open_read_only(config.path)
     else:
         db = await SqliteDatabase.open(config.path)
+    if read_only:
+        return await _checked_reader(db, clock)
     try:
         await db.migrate()
         instance_id = uuid.uuid4().hex
@@ -415,3 +432,15 @@ async def open_ledger(config: LedgerConfig, clock: Clock = _utcnow) -> Ledger:
         await db.close()
         raise
     return Ledger(db, instance_id, clock)
+
+
+async def _checked_reader(db: Database, clock: Clock) -> Ledger:
+    try:
+        rows = await db.fetch(CURRENT_VERSION)
+    except Exception:
+        await db.close()
+        raise LedgerError(f"the {db.kind} ledger has not been created yet") from None
+    if int(rows[0]["version"]) != MIGRATIONS[-1].version:
+        await db.close()
+        raise LedgerError(f"the {db.kind} ledger's schema is not the one this paymentd reads")
+    return Ledger(db, instance_id="", clock=clock)

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS ledger_schema (
 )
 """
 
-CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM ledger_schema"
+CURRENT_VERSION = "SELECT coalesce(max(version), 0) AS version FROM ledger_schema"
 
 
 @attrs.frozen

@@ -57,12 +57,38 @@ class SqliteDatabase:
 
     kind = "sqlite"
 
-    def __init__(self, path: Path, lock: IO[bytes]) -> None:
+    def __init__(self, path: Path, lock: IO[bytes] | None) -> None:
         self._path = path
         self._lock = lock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._instance_id: str | None = None
+        self._closed = False
+
+    @classmethod
+    async def open_read_only(cls, path: str | Path) -> SqliteDatabase:
+        """Open an existing ledger for reading, beside the daemon that holds its lock.
+
+        WAL mode lets a reader see every committed write while the daemon writes.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise LedgerError(f"there is no SQLite ledger at {path}")
+        db = cls(path, None)
+        try:
+            await db._call(db._connect_read_only)
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    def _connect_read_only(self) -> None:
+        try:
+            conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True)
+            conn.row_factory = sqlite3.Row
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot read the SQLite ledger at {self._path}: {exc}") from None
+        self._conn = conn
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout: float = 5.0) -> SqliteDatabase:
@@ -170,15 +196,17 @@ class SqliteDatabase:
         return instance_id == self._instance_id
 
     async def close(self) -> None:
-        if self._lock.closed:
+        if self._closed:
             return
+        self._closed = True
         if self._conn is not None:
             await self._call(self._connection().close)
             self._conn = None
         self._executor.shutdown(wait=True)
-        with contextlib.suppress(OSError):
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
-        self._lock.close()
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+            self._lock.close()
 
     def __repr__(self) -> str:
         return f"SqliteDatabase({os.fspath(self._path)!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,7 +19,7 @@ from tests.gateways.tls import make_pki
 
 
 def rest(
-    http: aiohttp.ClientSession, url: str, timeout: float = 2.0, **settings: object
+    http: aiohttp.ClientSession, url: str, *, timeout: float = 2.0, **settings: object
 ) -> RestGateway:
     config = RestConfig(url=url, **{"signing_secret": SECRET, **settings})  # type: ignore[arg-type]
     return RestGateway(config, http, timeout)
@@ -199,7 +200,7 @@ async def test_basic_and_bearer_auth(
     http: aiohttp.ClientSession,
     processor: Processor,
     server_auth: tuple[str, ...],
-    client: dict[str, str],
+    client: dict[str, Any],
     approved: bool,
 ) -> None:
     processor.auth = server_auth

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from paymentd.ledger import Ledger, LedgerConfig, open_ledger
+from tests.gateways.processor import Processor
 from tests.ledger.postgres import PostgresCluster, find_bindir
 
 
@@ -39,3 +41,18 @@ async def ledger(ledger_config: LedgerConfig) -> AsyncIterator[Ledger]:
     opened = await open_ledger(ledger_config)
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def processor() -> AsyncIterator[Processor]:
+    """The REST connector's test endpoint (see tests/gateways/processor.py)."""
+    endpoint = Processor()
+    runner = await endpoint.start()
+    yield endpoint
+    await runner.cleanup()
