@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from paymentd.agent.config import AgentConfig
 from paymentd.capture.config import CaptureConfig
 from paymentd.gateways.config import GatewayConfig
 from paymentd.ledger.config import LedgerConfig
@@ -192,6 +193,7 @@ class Config:
     capture: CaptureConfig = attrs.Factory(CaptureConfig)
     gateway: GatewayConfig = attrs.Factory(GatewayConfig)
     ledger: LedgerConfig = attrs.Factory(LedgerConfig)
+    agent: AgentConfig = attrs.Factory(AgentConfig)
 
 
 def _strict_converter() -> cattrs.Converter:

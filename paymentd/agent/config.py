@@ -1,0 +1,178 @@
+"""The ``[agent]`` section: the agent-desktop API and how legs are moved.
+
+Agent mode runs when ``[inbound] enabled = true`` (paymentd needs its own
+connection to FreeSWITCH to move legs).  Example::
+
+    [agent]
+    listen = "0.0.0.0:8443"
+    tokens = ["<a long random token per desktop integration>"]
+    tls_cert = "/etc/paymentd/agent.crt"     # both or neither: HTTPS
+    tls_key = "/etc/paymentd/agent.key"
+    secure_extension = "paymentd_secure"    # runs the socket app (freeswitch-conf/)
+    secure_context = "default"
+    after_extension = "paymentd_secure_after"
+    default_mode = "detach"                 # or "mute"
+    modes = ["detach", "mute"]
+    park_audio = "/usr/share/paymentd/sounds/music/8000/paymentd_hold.wav"
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from paymentd.config import ListenAddress
+
+__all__ = ["AgentConfig", "LegMode"]
+
+#: Shorter bearer tokens are too easy to guess.
+MIN_TOKEN_LENGTH = 24
+
+_DIALPLAN_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")
+
+
+def _invalid(key: str, message: str) -> ValueError:
+    """A :class:`paymentd.config.InvalidSetting`, imported late: that module imports this one."""
+    from paymentd.config import InvalidSetting
+
+    return InvalidSetting(key, message)
+
+
+def _parse_listen(text: str) -> ListenAddress:
+    from paymentd.config import ListenAddress as _ListenAddress
+
+    return _ListenAddress.parse(text)
+
+
+def _check_listen(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    try:
+        _parse_listen(value)
+    except ValueError as exc:
+        raise _invalid(attribute.name, str(exc)) from None
+
+
+class LegMode(enum.StrEnum):
+    """How the agent is kept out of the capture.
+
+    ``detach``: the customer is moved to paymentd and the agent parked with hold
+    audio. ``mute``: the agent stays on the call but hears nothing (no voice, no
+    keys, no prompt) until the capture ends.
+    """
+
+    DETACH = "detach"
+    MUTE = "mute"
+
+
+def _check_tokens(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for index, token in enumerate(value):
+        if len(token) < MIN_TOKEN_LENGTH:
+            # The message never repeats the token.
+            raise _invalid(
+                attribute.name, f"token #{index + 1} is shorter than {MIN_TOKEN_LENGTH} characters"
+            )
+        if not token.isascii() or not token.isprintable() or " " in token:
+            raise _invalid(attribute.name, f"token #{index + 1} must be printable ASCII")
+    if len(set(value)) != len(value):
+        raise _invalid(attribute.name, "lists a token twice")
+
+
+def _check_word(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    # These travel inside api commands: one word, no spaces or control characters.
+    if not _DIALPLAN_WORD.match(value):
+        raise _invalid(attribute.name, f"must be one dialplan word, got {value!r}")
+
+
+def _check_modes(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if not value:
+        raise _invalid(attribute.name, "must allow at least one mode")
+    for mode in value:
+        if mode not in LegMode.__members__.values():
+            raise _invalid(
+                attribute.name, f"unknown mode {mode!r}; choose from {', '.join(LegMode)}"
+            )
+
+
+def _check_audio(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise _invalid(attribute.name, f"must not contain spaces: {value!r}")
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise _invalid(attribute.name, f"must be greater than 0, got {value!r}")
+
+
+@attrs.frozen
+class AgentConfig:
+    """Agent-assisted payments: the desktop API and the leg moves (section ``[agent]``)."""
+
+    #: The agent API's own listener (kept apart from ``/healthz`` and ``/metrics``: it
+    #: faces desktops across the network, with tokens and TLS).
+    listen: str = attrs.field(default="127.0.0.1:8090", validator=_check_listen)
+    #: Bearer tokens accepted by the API (``Authorization: Bearer <token>``).
+    tokens: tuple[str, ...] = attrs.field(default=(), validator=_check_tokens, repr=False)
+    #: PEM certificate chain and private key: both set, the API speaks HTTPS only.
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: The extension that runs ``socket`` for agent-started payments, and its context.
+    secure_extension: str = attrs.field(default="paymentd_secure", validator=_check_word)
+    secure_context: str = attrs.field(default="default", validator=_check_word)
+    #: What the secure extension does after ``socket`` (branching on ``paymentd_result``).
+    #: A customer whose route says ``resume`` after the secure extension was already left
+    #: (mute mode re-bridges it) is transferred here instead.
+    after_extension: str = attrs.field(default="paymentd_secure_after", validator=_check_word)
+    #: The mode of a request that names none: ``detach`` or ``mute``.
+    default_mode: str = attrs.field(default=LegMode.DETACH.value)
+    #: The modes a request may ask for.
+    modes: tuple[str, ...] = attrs.field(
+        default=(LegMode.DETACH.value, LegMode.MUTE.value), validator=_check_modes
+    )
+    #: What a parked agent hears in detach mode (a ``uuid_broadcast`` path; ``app::arg``
+    #: such as ``endless_playback::/path/hold.wav`` loops on FreeSWITCH). Empty: paymentd's
+    #: hold music from its sounds directory.
+    park_audio: str = attrs.field(default="", validator=_check_audio)
+    #: ``uuid_audio ... mute <level>`` in mute mode: 1 is silence, higher is comfort noise.
+    mute_level: int = attrs.field(default=1, validator=_positive)
+    #: Mask every recording running on either leg while card data is keyed.
+    mask_recordings: bool = True
+    #: Seconds to wait for the customer to reach the secure extension before the move
+    #: is undone.
+    arrival_timeout: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds a finished payment stays readable (status and event stream) in memory;
+    #: the ledger keeps the durable record.
+    retention_seconds: float = attrs.field(default=3600.0, validator=_positive)
+    #: Seconds an ``Idempotency-Key`` is remembered.
+    idempotency_seconds: float = attrs.field(default=86400.0, validator=_positive)
+    #: Seconds between SSE keep-alive comments.
+    sse_ping_seconds: float = attrs.field(default=15.0, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise _invalid("tls_cert", "tls_cert and tls_key go together")
+        if self.default_mode not in self.modes:
+            raise _invalid("default_mode", f"{self.default_mode!r} is not in modes")
+
+    @property
+    def address(self) -> ListenAddress:
+        """``listen`` parsed."""
+        return _parse_listen(self.listen)
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
+
+    def problems(self) -> list[str]:
+        """What stops agent mode from starting, found without starting it."""
+        found = []
+        if not self.tokens:
+            found.append("agent.tokens: agent mode needs at least one API token")
+        for key in ("tls_cert", "tls_key"):
+            path = getattr(self, key)
+            if path and not Path(path).is_file():
+                found.append(f"agent.{key}: no such file: {path}")
+        return found
