@@ -211,6 +211,14 @@ class Session:
             "switch_core_state_machine.c:581",
             f"({ch.name}) Running State Change {state.name} (Cur 1 Tot 1)",
         )
+        if ch.direction == "inbound" and state < ChannelState.CS_HANGUP:
+            # An inbound channel rings again whenever it routes (after a transfer too).
+            if state == ChannelState.CS_ROUTING:
+                self.set_callstate(CallState.RINGING)
+            elif ch.answered:
+                self.set_callstate(CallState.ACTIVE)
+            elif ch.early_media:
+                self.set_callstate(CallState.EARLY)
         if old != state:
             self.fire_channel("CHANNEL_STATE")
 
@@ -675,8 +683,6 @@ class Session:
         try:
             self.set_running_state(ChannelState.CS_INIT)
             self.fire_channel("CHANNEL_CREATE")
-            if ch.direction == "inbound":
-                self.set_callstate(CallState.RINGING)
             if self.program is not None:
                 await self.program(self)
             else:
@@ -735,28 +741,28 @@ class Session:
             await self.execute_application(action.app, data, source="dialplan")
 
     def transfer(self, destination: str, dialplan: str = "XML", context: str = "default") -> None:
-        """``switch_ivr_session_transfer``: leave the current extension for another."""
+        """``switch_ivr_session_transfer``: a new caller profile now, routing next."""
         ch = self.channel
-        ch.transfer_to = (destination, dialplan or "XML", context or "default")
+        dialplan, context = dialplan or "XML", context or "default"
+        now = self.now_us()
+        stamp = f"{now // 1_000_000}:{self.switch.new_uuid()}"
+        source = f"{stamp}:bl_xfer:{destination}/{context}/{dialplan}"
+        created = ch.profile.times.created
+        ch.profile = ch.profile.clone_for_transfer(destination, dialplan, context, source)
+        ch.profile.times.profile_created = now
+        ch.profile.times.created = created
+        ch.set_variable("max_forwards", ch.get_variable("max_forwards") or "70")
+        history = ch.get_variable("transfer_history")
+        ch.set_variable("transfer_history", f"{history}|{source}" if history else source)
+        ch.set_variable("transfer_source", source)
+        ch.state = ChannelState.CS_ROUTING
+        ch.transfer_to = (destination, dialplan, context)
         ch.parked = False
         self.notify()
 
     def _apply_transfer(self) -> None:
         ch = self.channel
-        assert ch.transfer_to is not None
-        destination, dialplan, context = ch.transfer_to
         ch.transfer_to = None
-        now = self.now_us()
-        stamp = f"{now // 1_000_000}:{self.switch.new_uuid()}"
-        source = f"{stamp}:bl_xfer:{destination}/{context}/{dialplan}"
-        old_times = ch.profile.times
-        ch.profile = ch.profile.clone_for_transfer(destination, dialplan, context, source)
-        ch.profile.times.profile_created = now
-        ch.profile.times.created = old_times.created
-        ch.set_variable("max_forwards", ch.get_variable("max_forwards") or "70")
-        history = ch.get_variable("transfer_history")
-        ch.set_variable("transfer_history", f"{history}|{source}" if history else source)
-        ch.set_variable("transfer_source", source)
         ch.set_variable("call_uuid", ch.get_variable("call_uuid") or ch.uuid)
 
     async def _report(self) -> None:

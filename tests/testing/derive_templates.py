@@ -306,8 +306,36 @@ def message_key(outer: dict[str, str], headers: list[tuple[str, str]]) -> list[s
     ]
 
 
+# Headers whose values a faithful simulation reproduces exactly (no ids, no times).
+STABLE_VALUES = (
+    "Channel-State",
+    "Channel-Call-State",
+    "Channel-State-Number",
+    "Answer-State",
+    "Hangup-Cause",
+    "Application-Data",
+    "Application-Response",
+    "Caller-Destination-Number",
+    "Caller-Profile-Index",
+    "DTMF-Duration",
+    "DTMF-Source",
+    "Content-Disposition",
+    "Linger-Time",
+    "Socket-Mode",
+    "Control",
+    "variable_current_application",
+    "variable_current_application_response",
+    "variable_playback_terminator_used",
+    "variable_playback_ms",
+    "variable_digits_dialed",
+    "variable_digits_dialed_filter",
+    "variable_hangup_cause_q850",
+    "variable_last_app",
+)
+
+
 def derive_shapes(corpus: Path) -> dict[str, Any]:
-    """Every message of some outbound captures: its key and its header names."""
+    """Every message of some outbound captures: its key, header names, stable values."""
     vocabulary: list[str] = []
     scenarios: dict[str, list[Any]] = {}
     for scenario in SHAPE_SCENARIOS:
@@ -325,7 +353,13 @@ def derive_shapes(corpus: Path) -> dict[str, Any]:
                 if name not in vocabulary:
                     vocabulary.append(name)
                 names.append(vocabulary.index(name))
-            messages.append([message_key(outer, headers), names])
+            decode = outer.get("Content-Type") == "text/event-plain"
+            values = {
+                name: unquote(value) if decode else value
+                for name, value in headers
+                if name in STABLE_VALUES
+            }
+            messages.append([message_key(outer, headers), names, values])
         scenarios[scenario] = messages
     return {
         "comment": "Header names of the messages FreeSWITCH sent, by derive_templates.py",

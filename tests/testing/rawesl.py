@@ -150,10 +150,12 @@ class Paymentd:
     def __init__(self) -> None:
         self.accepted: asyncio.Queue[Peer] = asyncio.Queue()
         self.server: asyncio.Server | None = None
+        self.address: tuple[str, int] = ("127.0.0.1", 0)
 
     async def start(self) -> tuple[str, int]:
         self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return "127.0.0.1", self.server.sockets[0].getsockname()[1]
+        self.address = ("127.0.0.1", self.server.sockets[0].getsockname()[1])
+        return self.address
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await self.accepted.put(Peer(reader, writer))
@@ -173,12 +175,16 @@ async def client(host: str, port: int) -> Peer:
     return Peer(reader, writer)
 
 
-SENDMSG = "sendmsg\ncall-command: execute\nexecute-app-name: {app}\n{extra}\n"
+def execute(app: str, arg: str | None = None, *, body: str | None = None, **headers: str) -> str:
+    """A ``sendmsg`` execute packet; ``event_uuid="x"`` becomes ``event-uuid: x``.
 
-
-def execute(app: str, arg: str | None = None, **headers: str) -> str:
-    """A ``sendmsg`` execute packet."""
-    extra = "".join(f"{k.replace('_', '-')}: {v}\n" for k, v in headers.items())
+    With ``body`` the argument travels as a text/plain body.
+    """
+    lines = ["sendmsg", "call-command: execute", f"execute-app-name: {app}"]
     if arg is not None:
-        extra = f"execute-app-arg: {arg}\n" + extra
-    return SENDMSG.format(app=app, extra=extra)
+        lines.append(f"execute-app-arg: {arg}")
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    if body is not None:
+        lines += ["content-type: text/plain", f"content-length: {len(body.encode())}"]
+        return "\n".join(lines) + "\n\n" + body
+    return "\n".join(lines) + "\n\n"
