@@ -22,6 +22,7 @@ from paymentd.agent.config import AgentConfig
 from paymentd.capture.config import CaptureConfig
 from paymentd.gateways.config import GatewayConfig
 from paymentd.ledger.config import LedgerConfig
+from paymentd.reporting.config import ReportingConfig
 
 __all__ = [
     "Config",
@@ -193,6 +194,7 @@ class Config:
     capture: CaptureConfig = attrs.Factory(CaptureConfig)
     gateway: GatewayConfig = attrs.Factory(GatewayConfig)
     ledger: LedgerConfig = attrs.Factory(LedgerConfig)
+    reporting: ReportingConfig = attrs.Factory(ReportingConfig)
     agent: AgentConfig = attrs.Factory(AgentConfig)
 
 
