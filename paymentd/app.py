@@ -31,6 +31,7 @@ from paymentd.ledger import open_ledger
 from paymentd.logs import bind, configure_logging
 from paymentd.metrics import EslServerMetrics, Metrics
 from paymentd.observability import Observability
+from paymentd.reporting.http import add_report_routes
 from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, ReadbackDirectory
 from paymentd.speech.languages import find_language
@@ -104,6 +105,7 @@ class Daemon:
 
         app = build_http_app(self.metrics, self._health)
         self.observability.install_http(app)
+        add_report_routes(app, ledger, config.reporting)
         self._http, self.http_port = await start_http(
             app, config.http.listen.host, config.http.listen.port
         )
