@@ -69,6 +69,10 @@ def _packet(
     _check_value("command line", first_line)
     lines = [first_line]
     for name, value in headers:
+        if name.lower() == "content-length":
+            # A second Content-Length would make FreeSWITCH read part of the body
+            # as the next command; the length of ``body`` is written below.
+            raise LocalProtocolError("Content-Length is written by the serializer, not a header")
         lines.append(f"{_check_name(name)}: {_check_value(f'header {name}', value)}")
     if body is not None:
         lines.append(f"content-length: {len(body)}")

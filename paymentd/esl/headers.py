@@ -22,6 +22,18 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _utf8(value: str) -> bytes:
+    """``value`` as bytes: U+DC80..U+DCFF back to the raw bytes they stand for
+    (``surrogateescape``), any other lone surrogate (a JSON ``\\ud800``) to U+FFFD."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return "".join(
+            "\ufffd" if "\ud800" <= c <= "\udfff" and not "\udc80" <= c <= "\udcff" else c
+            for c in value
+        ).encode("utf-8", "surrogateescape")
+
+
 class Headers:
     """Read-only view of a header block (the interface shared by both encodings)."""
 
@@ -131,11 +143,22 @@ class WireHeaders(Headers):
             return unquote_to_bytes(raw)
         return raw
 
-    def _needle(self, name: str) -> bytes:
-        return b"\n" + name.lower().encode("latin-1", "replace") + b":"
+    @staticmethod
+    def _needle(name: str) -> bytes | None:
+        """``\\n<name>:`` in lower case, or ``None`` for a name no header line can carry."""
+        try:
+            raw = name.encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+        # A line's name ends at its first colon, so a name with a colon never matches.
+        if not raw or b":" in raw or b"\n" in raw or b"\r" in raw:
+            return None
+        return b"\n" + raw.lower() + b":"
 
     def get_bytes(self, name: str) -> bytes | None:
         needle = self._needle(name)
+        if needle is None:
+            return None
         pos = self._lowered().find(needle)
         if pos < 0:
             return None
@@ -143,6 +166,8 @@ class WireHeaders(Headers):
 
     def get_all_bytes(self, name: str) -> list[bytes]:
         needle = self._needle(name)
+        if needle is None:
+            return []
         lower = self._lowered()
         out: list[bytes] = []
         pos = lower.find(needle)
@@ -193,10 +218,10 @@ class MappingHeaders(Headers):
 
     def get_bytes(self, name: str) -> bytes | None:
         values = self._index.get(name.lower())
-        return values[0].encode("utf-8", "surrogateescape") if values else None
+        return _utf8(values[0]) if values else None
 
     def get_all_bytes(self, name: str) -> list[bytes]:
-        return [v.encode("utf-8", "surrogateescape") for v in self._index.get(name.lower(), [])]
+        return [_utf8(v) for v in self._index.get(name.lower(), [])]
 
     def items_bytes(self) -> list[tuple[str, bytes]]:
-        return [(k, v.encode("utf-8", "surrogateescape")) for k, v in self._pairs]
+        return [(k, _utf8(v)) for k, v in self._pairs]

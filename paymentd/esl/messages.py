@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 
+def _ascii_int(value: str | None) -> int | None:
+    # str.isdigit() accepts "²", which int() refuses; only ASCII digits count here.
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
+
+
 @attrs.frozen
 class CommandReply:
     """``Content-Type: command/reply``: the answer to every command but ``api``."""
@@ -190,8 +195,7 @@ class Event:
 
     @property
     def sequence(self) -> int | None:
-        value = self.headers.get("Event-Sequence")
-        return int(value) if value is not None and value.isdigit() else None
+        return _ascii_int(self.headers.get("Event-Sequence"))
 
     @property
     def channel_name(self) -> str | None:
@@ -217,8 +221,7 @@ class Dtmf(Event):
 
     @property
     def duration(self) -> int | None:
-        value = self.headers.get("DTMF-Duration")
-        return int(value) if value is not None and value.isdigit() else None
+        return _ascii_int(self.headers.get("DTMF-Duration"))
 
     @property
     def source(self) -> str | None:
