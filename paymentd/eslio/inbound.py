@@ -231,7 +231,8 @@ class InboundClient:
             if self._on_event is not None:
                 self._on_event(message)
         elif isinstance(message, Closed):
-            self._connected.clear()
+            # Through _set_connected, so that on_state hears about the loss.
+            self._set_connected(False)
 
     def _fail_jobs(self, error: Exception) -> None:
         for future in self._jobs.values():
