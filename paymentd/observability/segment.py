@@ -131,8 +131,13 @@ class SegmentMarker(SessionHooks):
             replies = await asyncio.gather(*commands)
             reply = await call.command(SendEvent("CUSTOM", tuple(headers)))
         except (ESLError, OSError) as exc:
-            log.warning("could not mark the payment segment's %s: %s", phase, exc)
-            self._count(phase, "failed")
+            if call.closed or call.hung_up.is_set():
+                # The caller left and FreeSWITCH released the socket meanwhile.
+                log.info("payment segment's %s not marked: the call is gone", phase)
+                self._count(phase, "skipped")
+            else:
+                log.warning("could not mark the payment segment's %s: %s", phase, exc)
+                self._count(phase, "failed")
             return
         refused = [r.text.strip() for r in (*replies, reply) if not r.ok]
         if refused:
