@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from paymentd import __version__
+from paymentd.agent.service import AgentService
 from paymentd.capture.call import VARIABLES_IN, CallInfo
 from paymentd.capture.dialogue import PaymentDialogue
 from paymentd.capture.results import Mode
@@ -57,6 +58,8 @@ def preflight(config: Config) -> list[str]:
             problems.append(f"capture.languages: {exc}")
             continue
         problems.extend(f"sounds: {p}" for p in check_sounds(root, language))
+    if config.inbound.enabled:
+        problems.extend(config.agent.problems())
     return problems
 
 
@@ -78,6 +81,10 @@ class Daemon:
         self.hooks: list[SessionHooks] = []
         self.observability = Observability(self.metrics)
         self.hooks.extend(self.observability.hooks)
+        #: Agent mode: on when paymentd has its own (inbound) connection to FreeSWITCH.
+        self.agent = AgentService(config, self.metrics) if config.inbound.enabled else None
+        if self.agent is not None:
+            self.hooks.append(self.agent.hooks)
 
     async def start(self) -> None:
         """Open the ledger, settle what a previous run left pending, then take calls."""
@@ -109,6 +116,8 @@ class Daemon:
         self._http, self.http_port = await start_http(
             app, config.http.listen.host, config.http.listen.port
         )
+        if self.agent is not None:
+            await self.agent.start()
         esl = config.esl
         self.esl = OutboundServer(
             self.handle_call,
@@ -135,6 +144,8 @@ class Daemon:
             await self.esl.shutdown(
                 self.config.esl.shutdown_grace_seconds, self.config.esl.shutdown_hangup_cause
             )
+        if self.agent is not None:
+            await self.agent.stop()
         if self._http is not None:
             await self._http.cleanup()
         await self.observability.close()
@@ -149,9 +160,13 @@ class Daemon:
     # -- calls ----------------------------------------------------------------------
 
     async def handle_call(self, session: CallSession) -> None:
-        """Run one automated payment session on a call that reached the ``socket`` app."""
+        """Run one payment session on a call that reached the ``socket`` app: automated,
+        or an agent-started payment whose customer was moved here (:mod:`paymentd.agent`)."""
         assert self.charging is not None
-        session_id = str(uuid.uuid4())
+        agent_call = self.agent.claim(session) if self.agent is not None else None
+        if agent_call is not None and agent_call.stray:
+            return  # names no waiting payment: the secure extension's fallback takes it
+        session_id = agent_call.payment_id if agent_call is not None else str(uuid.uuid4())
         bind(call_id=session.uuid, session_id=session_id)
         data = session.channel_data
         variables = {n: v for n in VARIABLES_IN if (v := session.variable(n)) is not None}
@@ -164,19 +179,22 @@ class Daemon:
             return_extension=data.destination_number if data is not None else None,
             return_context=data.headers.get("Caller-Context") if data is not None else None,
         )
-        dialogue = PaymentDialogue(self.config.capture, info)
+        capture = self.config.capture
+        if agent_call is not None:
+            info, capture = agent_call.call_info(info), agent_call.capture_config(capture)
+        dialogue = PaymentDialogue(capture, info)
         language = find_language(dialogue.language)
         context = SessionContext(
             session_id=session_id,
             call_uuid=session.uuid,
-            mode=Mode.AUTOMATED,
+            mode=info.mode,
             started_at=info.started_at,
             started_monotonic=asyncio.get_running_loop().time(),
             account_id=info.variable("paymentd_account_id"),
             reference=info.variable("paymentd_reference"),
         )
         await self.charging.begin_session(
-            session_id, session.uuid, Mode.AUTOMATED.value, context.account_id, context.reference
+            session_id, session.uuid, info.mode.value, context.account_id, context.reference
         )
         log.info("payment session started")
         driver = CallDriver(
@@ -188,7 +206,10 @@ class Daemon:
             composer=self._composer(language),
             context=context,
             hooks=HookList(self.hooks),
+            agent_return=agent_call.return_to_agent if agent_call is not None else None,
         )
+        if agent_call is not None:
+            agent_call.attach(driver)
         outcome = await driver.run()
         result = outcome.result.value if outcome is not None and outcome.result else None
         await self.charging.end_session(session_id, result or "identification-pending")

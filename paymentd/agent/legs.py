@@ -1,0 +1,369 @@
+"""The moves of the two legs of an agent-assisted payment, as FreeSWITCH api commands.
+
+Every command and reply here was checked on a real FreeSWITCH
+(``../shared/esl/corpus/INDEX.md``, scenario 09; PROTOCOL.md, "Moving an agent
+out and back").  The customer's leg is ``C``, the agent's ``G``.
+
+Out (the desktop's request)::
+
+    uuid_getvar C bridge_uuid                      -> G   (and G's bridge_uuid -> C)
+    uuid_getvar G park_after_bridge / hangup_after_bridge      (kept, restored at the end)
+    uuid_setvar G park_after_bridge true           (else G hangs up when C leaves the bridge)
+    uuid_setvar G hangup_after_bridge false
+    mute:   uuid_audio G start write mute 1        (G hears nothing: no voice, no prompt)
+    uuid_buglist C / G, then uuid_record <leg> mask <path> for every recording
+    uuid_setvar C paymentd_payment_id <id>         (how paymentd knows C when it arrives)
+    uuid_setvar C paymentd_agent_uuid G            (the dialplan's way back if paymentd is down)
+    uuid_setvar C paymentd_result                  (unset: a stale result would mislead)
+    mute:   uuid_setvar C park_after_bridge true   (C survives G hanging up mid-capture)
+            uuid_setvar C bridge_filter_dtmf true  (read when the next bridge starts: C's keys
+                                                    stop crossing to G)
+    uuid_transfer C <secure_extension> XML <context>        -> G parks
+    detach: uuid_broadcast G <hold audio> aleg
+
+When C has reached paymentd (mute mode only)::
+
+    uuid_bridge C G                                -> "+OK G": bridged again, G still deaf
+
+Back (the result is decided)::
+
+    uuid_setvar G paymentd_result ...              (the result variables on the agent's leg too)
+    mute:   uuid_audio G stop
+    detach: uuid_bridge C G
+    uuid_record <leg> unmask <path>
+    restore the variables changed above; G's park_after_bridge only once CHANNEL_BRIDGE
+    of C and G has arrived (until the bridge is up, parking is G's safety net)
+
+Release (G does not get C back: C hung up, or return_to_agent is false)::
+
+    uuid_break G all / uuid_audio G stop, unmask, the result variables on G, restore,
+    uuid_kill G    (unless G parked after bridges before we touched it)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Protocol
+
+import attrs
+
+from paymentd.agent.config import AgentConfig, LegMode
+from paymentd.esl.connection import Reply
+from paymentd.esl.errors import ESLError
+from paymentd.eslio.errors import CommandTimeout, ConnectionLost, NotConnected
+
+__all__ = ["BridgeWatch", "LegError", "LegMover", "Legs", "Switchboard"]
+
+log = logging.getLogger("paymentd.agent.legs")
+
+_UNDEFINED = "_undef_"
+_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+_RECORDING = re.compile(
+    r"<function>session_record</function>\s*<target>([^<]*)</target>", re.MULTILINE
+)
+#: Variables of the agent's leg we change and put back.
+_AGENT_SETTINGS = ("park_after_bridge", "hangup_after_bridge")
+#: Variables of the customer's leg we change and put back (mute mode).
+_CUSTOMER_SETTINGS = ("park_after_bridge", "bridge_filter_dtmf")
+
+
+class Switchboard(Protocol):
+    """Whatever runs FreeSWITCH api commands: the inbound client, or a call's own socket."""
+
+    async def api(self, command: str, timeout: float | None = None) -> Reply: ...
+
+
+class BridgeWatch:
+    """Which legs FreeSWITCH says are bridged, from CHANNEL_BRIDGE / CHANNEL_UNBRIDGE.
+
+    ``bridge_uuid`` outlives a bridge, so the events are the better witness: a leg
+    seen unbridged is not offered for a payment, and a re-bridge is confirmed
+    before the agent's safety net is taken away.
+    """
+
+    def __init__(self) -> None:
+        self._unbridged: set[str] = set()
+        self._bridges: dict[frozenset[str], int] = {}
+        self._changed = asyncio.Event()
+
+    def seen(self, name: str, a: str | None, b: str | None, hung_up: str | None = None) -> None:
+        """An event: ``CHANNEL_BRIDGE`` / ``CHANNEL_UNBRIDGE`` of ``a`` and ``b``, or a hang-up."""
+        if a and b and name == "CHANNEL_BRIDGE":
+            self._unbridged -= {a, b}
+            pair = frozenset((a, b))
+            self._bridges[pair] = self._bridges.get(pair, 0) + 1
+            self._changed.set()
+            self._changed = asyncio.Event()
+        elif a and b and name == "CHANNEL_UNBRIDGE":
+            self._unbridged |= {a, b}
+        if hung_up:
+            self._unbridged.discard(hung_up)
+            self._bridges = {p: n for p, n in self._bridges.items() if hung_up not in p}
+
+    def known_unbridged(self, leg: str) -> bool:
+        return leg in self._unbridged
+
+    def mark(self, a: str, b: str) -> int:
+        """How many bridges of ``a`` and ``b`` were seen so far (before asking for another)."""
+        return self._bridges.get(frozenset((a, b)), 0)
+
+    async def wait(self, a: str, b: str, mark: int, timeout: float) -> bool:
+        """True once a bridge of ``a`` and ``b`` newer than ``mark`` is seen."""
+        pair = frozenset((a, b))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._bridges.get(pair, 0) <= mark:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+
+class LegError(Exception):
+    """A leg is not where it must be, or FreeSWITCH refused a move.
+
+    ``code`` is the API's error code: ``call_not_found``, ``call_not_bridged``,
+    ``recording_not_maskable``, ``freeswitch_refused`` or ``freeswitch_unavailable``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@attrs.define
+class Legs:
+    """The two legs of one payment and what was changed on them."""
+
+    customer: str
+    agent: str
+    mode: LegMode
+    #: Values of the agent's variables before the payment (None: unset).
+    agent_settings: dict[str, str | None] = attrs.Factory(dict)
+    customer_settings: dict[str, str | None] = attrs.Factory(dict)
+    #: Recordings masked: (leg, path).
+    masked: list[tuple[str, str]] = attrs.Factory(list)
+    muted: bool = False
+    #: The customer is bridged to the agent right now (mute mode, once re-bridged).
+    bridged: bool = False
+
+    @property
+    def agent_parks_by_itself(self) -> bool:
+        """The agent's leg parked after bridges before we touched it (a nailed-up agent)."""
+        return _true(self.agent_settings.get("park_after_bridge"))
+
+
+def _true(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "yes", "on", "1", "enabled", "active")
+
+
+class LegMover:
+    """Carries out the moves above with a :class:`Switchboard`."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        park_audio: str,
+        bridges: BridgeWatch,
+        *,
+        bridge_confirm_seconds: float = 2.0,
+    ) -> None:
+        self._config = config
+        self._park_audio = park_audio
+        self.bridges = bridges
+        self._confirm_seconds = bridge_confirm_seconds
+
+    # -- finding the agent ----------------------------------------------------------------
+
+    async def find_agent(self, esl: Switchboard, customer: str) -> str:
+        """The agent's leg bridged to ``customer``; raises :class:`LegError`."""
+        reply = await _api(esl, f"uuid_getvar {customer} bridge_uuid")
+        if not reply.ok:
+            raise LegError("call_not_found", "no such call")
+        agent = reply.text.strip()
+        if agent in ("", _UNDEFINED) or not _UUID.match(agent):
+            raise LegError("call_not_bridged", "the call is not bridged to an agent")
+        back = await _api(esl, f"uuid_getvar {agent} bridge_uuid")
+        if not back.ok or back.text.strip() != customer:
+            raise LegError("call_not_bridged", "the call is not bridged to an agent")
+        return agent
+
+    # -- out --------------------------------------------------------------------------------
+
+    async def move_out(self, esl: Switchboard, legs: Legs, payment_id: str) -> None:
+        """Keep the agent out and send the customer to the secure extension.
+
+        If any step before the transfer fails, everything done so far is undone and
+        :class:`LegError` raised: the call is as it was.
+        """
+        config = self._config
+        c, g = legs.customer, legs.agent
+        try:
+            legs.agent_settings = await self._read(esl, g, _AGENT_SETTINGS)
+            await _ok(esl, f"uuid_setvar {g} park_after_bridge true")
+            await _ok(esl, f"uuid_setvar {g} hangup_after_bridge false")
+            if legs.mode is LegMode.MUTE:
+                await _ok(esl, f"uuid_audio {g} start write mute {config.mute_level}")
+                legs.muted = True
+            if config.mask_recordings:
+                await self._mask(esl, legs)
+            await _ok(esl, f"uuid_setvar {c} paymentd_payment_id {payment_id}")
+            await _ok(esl, f"uuid_setvar {c} paymentd_agent_uuid {g}")
+            await _ok(esl, f"uuid_setvar {c} paymentd_result")
+            if legs.mode is LegMode.MUTE:
+                legs.customer_settings = await self._read(esl, c, _CUSTOMER_SETTINGS)
+                await _ok(esl, f"uuid_setvar {c} park_after_bridge true")
+                await _ok(esl, f"uuid_setvar {c} bridge_filter_dtmf true")
+            await _ok(
+                esl,
+                f"uuid_transfer {c} {config.secure_extension} XML {config.secure_context}",
+            )
+        except LegError:
+            await self._restore(esl, legs)
+            raise
+        if legs.mode is LegMode.DETACH and self._park_audio:
+            # The agent is parked: something better than dead air until the customer is back.
+            await _quietly(esl, f"uuid_broadcast {g} {self._park_audio} aleg")
+
+    async def _read(
+        self, esl: Switchboard, uuid: str, names: tuple[str, ...]
+    ) -> dict[str, str | None]:
+        values: dict[str, str | None] = {}
+        for name in names:
+            reply = await _api(esl, f"uuid_getvar {uuid} {name}")
+            if not reply.ok:
+                raise LegError("call_not_found", "a leg of the call has gone")
+            text = reply.text.strip()
+            values[name] = None if text in ("", _UNDEFINED) else text
+        return values
+
+    async def _mask(self, esl: Switchboard, legs: Legs) -> None:
+        for uuid in (legs.customer, legs.agent):
+            reply = await _api(esl, f"uuid_buglist {uuid}")
+            for path in _RECORDING.findall(reply.text if reply.ok else ""):
+                if not path or any(c.isspace() for c in path):
+                    raise LegError(
+                        "recording_not_maskable",
+                        "a recording of the call cannot be masked (its path has spaces)",
+                    )
+                reply = await _api(esl, f"uuid_record {uuid} mask {path}")
+                if not reply.ok:
+                    raise LegError("recording_not_maskable", "a recording refused to be masked")
+                legs.masked.append((uuid, path))
+
+    # -- while the customer is with paymentd ---------------------------------------------------
+
+    async def rebridge(self, esl: Switchboard, legs: Legs) -> None:
+        """Mute mode: join the customer (now under paymentd's control) to the deaf agent."""
+        await _ok(esl, f"uuid_bridge {legs.customer} {legs.agent}")
+        legs.bridged = True
+
+    # -- back -------------------------------------------------------------------------------
+
+    async def give_back(
+        self, esl: Switchboard, legs: Legs, variables: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Give the customer back to the agent with the result; raises :class:`LegError`
+        if the agent's leg is gone (the customer is still with paymentd then)."""
+        g = legs.agent
+        await self._set_variables(esl, g, variables)
+        if legs.muted:
+            await _quietly(esl, f"uuid_audio {g} stop")
+            legs.muted = False
+        confirmed = True
+        if not legs.bridged:
+            mark = self.bridges.mark(legs.customer, g)
+            reply = await _api(esl, f"uuid_bridge {legs.customer} {g}")
+            if not reply.ok:
+                raise LegError("agent_gone", "the agent's leg is gone")
+            legs.bridged = True
+            confirmed = await self.bridges.wait(legs.customer, g, mark, self._confirm_seconds)
+            if not confirmed:
+                log.warning(
+                    "bridge of %s and %s not confirmed: %s keeps parking", legs.customer, g, g
+                )
+        await self._restore(esl, legs, agent_parking=not confirmed)
+
+    async def release(
+        self, esl: Switchboard, legs: Legs, variables: tuple[tuple[str, str], ...]
+    ) -> None:
+        """The agent does not get the customer back: free the agent's leg as FreeSWITCH
+        would have without us (hang it up, unless it parked after bridges by itself)."""
+        g = legs.agent
+        exists = await _api(esl, f"uuid_exists {g}")
+        if exists.text.strip() != "true":
+            await self._unmask(esl, legs)
+            return
+        if legs.mode is LegMode.DETACH:
+            await _quietly(esl, f"uuid_break {g} all")
+        await self._set_variables(esl, g, variables)
+        await self._restore(esl, legs)
+        if not legs.agent_parks_by_itself:
+            await _quietly(esl, f"uuid_kill {g} NORMAL_CLEARING")
+
+    async def _set_variables(
+        self, esl: Switchboard, uuid: str, variables: tuple[tuple[str, str], ...]
+    ) -> None:
+        for name, value in variables:
+            await _quietly(esl, f"uuid_setvar {uuid} {name} {value}".rstrip())
+
+    async def _restore(self, esl: Switchboard, legs: Legs, *, agent_parking: bool = False) -> None:
+        """Put back what :meth:`move_out` changed (best effort: a leg may be gone).
+
+        ``agent_parking``: leave ``park_after_bridge`` on the agent (its bridge is not
+        known to be up: without it the agent would be hung up if the bridge fails).
+        """
+        c, g = legs.customer, legs.agent
+        if legs.muted:
+            await _quietly(esl, f"uuid_audio {g} stop")
+            legs.muted = False
+        await self._unmask(esl, legs)
+        for name, value in legs.agent_settings.items():
+            if agent_parking and name == "park_after_bridge":
+                continue
+            await _quietly(esl, f"uuid_setvar {g} {name} {value or ''}".rstrip())
+        for name, value in legs.customer_settings.items():
+            await _quietly(esl, f"uuid_setvar {c} {name} {value or ''}".rstrip())
+        await _quietly(esl, f"uuid_setvar {c} paymentd_payment_id")
+        legs.agent_settings = {}
+        legs.customer_settings = {}
+
+    async def _unmask(self, esl: Switchboard, legs: Legs) -> None:
+        for uuid, path in legs.masked:
+            await _quietly(esl, f"uuid_record {uuid} unmask {path}")
+        legs.masked.clear()
+
+
+async def _api(esl: Switchboard, command: str) -> Reply:
+    try:
+        return await esl.api(command)
+    except (NotConnected, ConnectionLost, CommandTimeout, TimeoutError) as exc:
+        raise LegError("freeswitch_unavailable", "FreeSWITCH is not reachable") from exc
+    except ESLError as exc:
+        raise LegError("freeswitch_refused", f"FreeSWITCH refused the command: {exc}") from exc
+
+
+async def _ok(esl: Switchboard, command: str) -> Reply:
+    reply = await _api(esl, command)
+    if not reply.ok:
+        verb = command.split(" ", 1)[0]
+        raise LegError("freeswitch_refused", f"{verb} refused: {reply.text.strip()}")
+    return reply
+
+
+async def _quietly(esl: Switchboard, command: str) -> Reply | None:
+    """Best effort: a leg that has gone is no reason to stop putting the other back."""
+    try:
+        reply = await esl.api(command)
+    except (ESLError, OSError, TimeoutError) as exc:
+        log.info("%s failed: %s", command.split(" ", 1)[0], exc)
+        return None
+    if not reply.ok:
+        log.info("%s refused: %s", command.split(" ", 1)[0], reply.text.strip())
+    return reply
