@@ -95,7 +95,7 @@ class SegmentMarker(SessionHooks):
             headers.append(("Paymentd-Error-Type", outcome.error_type))
         route = outcome.route if outcome is not None else None
         headers.append(("Paymentd-Route", route.action if route is not None else "none"))
-        hung_up = outcome is None or outcome.hung_up or call.hung_up.is_set()
+        hung_up = (outcome is not None and outcome.hung_up) or call.hung_up.is_set()
         variables = (
             {} if hung_up else {"paymentd_segment_end": ended_at, "paymentd_segment_result": result}
         )
