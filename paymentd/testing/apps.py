@@ -178,27 +178,27 @@ async def app_play_and_get_digits(session: Session, data: str | None) -> None:
     variable = args[7] if len(args) > 7 else "pagd_input"
     regex = args[8] if len(args) > 8 else None
     digit_timeout = int(args[9]) if len(args) > 9 and args[9].isdigit() else timeout
-    for attempt in range(max(tries, 1)):
+    for _ in range(max(tries, 1)):
         channel.set_variable(variable, None)
         digits, terminator = await _collect(
             session, prompt, maximum, terminators, timeout, digit_timeout
         )
         channel.set_variable("read_terminator_used", terminator)
-        if not digits and terminator is None:
+        if len(digits) < max(minimum, 1):
+            # Too few keys (or none): a failure, and the partial input stays in the variable.
             channel.set_variable("read_result", "failure")
+            channel.set_variable(variable, digits or None)
         else:
+            # A regex mismatch is still "success" in read_result, as in FreeSWITCH.
             channel.set_variable("read_result", "success")
-            valid = minimum <= len(digits) <= maximum and (not regex or re.search(regex, digits))
-            if valid:
+            if not regex or re.search(regex, digits):
                 channel.set_variable(variable, digits)
                 return
             channel.set_variable(f"{variable}_invalid", digits)
-        if attempt + 1 < tries and invalid and channel.ready:
-            await session.play_file(invalid, app="play_and_get_digits", read_keys=False)
         if not channel.ready:
-            if digits:
-                channel.set_variable(variable, digits)
             return
+        # The invalid prompt follows every failed try, the last one included.
+        await session.play_file(invalid, app="play_and_get_digits", read_keys=False)
 
 
 async def _collect(

@@ -21,7 +21,14 @@ from paymentd.testing.channel import ChannelState
 if TYPE_CHECKING:
     from paymentd.testing.session import Session
 
-__all__ = ["agent_leg_program", "app_bridge", "bridge_sessions", "soft_bridge"]
+__all__ = [
+    "agent_leg_program",
+    "app_bridge",
+    "bridge_sessions",
+    "link",
+    "prepare_uuid_bridge",
+    "soft_bridge",
+]
 
 _ENDPOINT = re.compile(
     r"^(?:\{(?P<vars>[^}]*)\})?(?P<tech>[a-z]+)/(?P<dest>[^/]+)(?:/(?P<context>.+))?$"
@@ -47,20 +54,22 @@ async def app_bridge(session: Session, data: str | None) -> None:
         channel.set_variable("originate_disposition", "NO_ANSWER")
         channel.set_variable("DIALSTATUS", "NO_ANSWER")
         return
-    session.answer()
     channel.set_variable(
         "originated_legs",
         f"{agent.uuid};{agent.channel.profile.callee_id_name};{match.group('dest')}",
     )
+    session.answer()
     channel.set_variable("originate_disposition", "SUCCESS")
     channel.set_variable("DIALSTATUS", "SUCCESS")
     channel.set_variable("originate_causes", f"{agent.uuid};NONE")
+    link(session, agent)
     await bridge_sessions(session, agent)
     if channel.ready and channel.variable_true("hangup_after_bridge"):
         session.hangup("NORMAL_CLEARING")
 
 
-def _link(a: Session, b: Session) -> None:
+def link(a: Session, b: Session) -> None:
+    """Join two sessions: each gets the other's profile as ``Other-Leg`` and a signal bond."""
     now = a.now_us()
     a.bridged_to = b
     b.bridged_to = a
@@ -71,15 +80,21 @@ def _link(a: Session, b: Session) -> None:
         side.channel.set_variable("signal_bond", other.uuid)
 
 
-async def bridge_sessions(a: Session, b: Session) -> None:
-    """Bridge ``a`` (the side running this) with ``b`` until either leaves."""
-    _link(a, b)
+async def bridge_sessions(a: Session, b: Session, *, soft: bool = False) -> None:
+    """Bridge linked ``a`` (the side running this) and ``b`` until either leaves."""
     fields: dict[str, str | None] = {"Bridge-A-Unique-ID": a.uuid, "Bridge-B-Unique-ID": b.uuid}
     a.fire(a.channel.event("CHANNEL_BRIDGE", fields))
     for side, other in ((a, b), (b, a)):
-        for name in ("bridge_to", "last_bridge_to", "bridge_uuid"):
-            side.channel.set_variable(name, other.uuid)
-        side.channel.set_variable("bridge_channel", other.channel.name)
+        channel = side.channel
+        if soft:
+            channel.set_variable("bridge_to", other.uuid)
+        channel.set_variable("last_bridge_to", other.uuid)
+        channel.set_variable("bridge_channel", other.channel.name)
+        channel.set_variable("bridge_uuid", other.uuid)
+        if soft:
+            channel.set_variable("signal_bond", other.uuid)
+    a.channel.set_variable("last_sent_callee_id_name", b.channel.profile.callee_id_name)
+    a.channel.set_variable("last_sent_callee_id_number", b.channel.profile.callee_id_number)
     b.notify()
     try:
         await pump(a, b)
@@ -87,7 +102,16 @@ async def bridge_sessions(a: Session, b: Session) -> None:
         a.bridged_to = None
         if b.bridged_to is a:
             b.bridged_to = None
+        for side in (a, b):
+            side.channel.set_variable("signal_bond", None)
         a.fire(a.channel.event("CHANNEL_UNBRIDGE", fields))
+        # Whatever was broadcast to the other side (hold music) stops with the bridge,
+        # queued broadcasts included.
+        b.channel.stop_broadcast = True
+        b.channel.break_flag = 1
+        queued = [packet for packet in b.private_events if packet.command]
+        b.private_events.clear()
+        b.private_events.extend(queued)
         b.notify()
 
 
@@ -114,6 +138,9 @@ async def pump(side: Session, other: Session) -> None:
 async def agent_leg_program(session: Session) -> None:
     """The agent's leg: bridged, or parked after the bridge, until it hangs up."""
     channel = session.channel
+    while session.bridged_to is None and channel.ready:
+        # The caller's bridge app takes this leg once it is answered.
+        await session.next_frame(extra=lambda: session.bridged_to is not None)
     while channel.ready:
         partner = session.bridged_to
         if partner is not None:
@@ -137,8 +164,32 @@ async def agent_leg_program(session: Session) -> None:
         if not channel.variable_true("park_after_bridge"):
             session.hangup("NORMAL_CLEARING")
             return
+        channel.stop_broadcast = False
+        channel.break_flag = 0
         session.set_running_state(ChannelState.CS_PARK)
+        if session.hold_music is not None:
+            # A leg put on hold keeps hearing the music in park.
+            session.switch.broadcast(session, session.hold_music, loops=-1)
         await session.park()
+
+
+def prepare_uuid_bridge(a: Session, b: Session) -> None:
+    """What ``switch_ivr_uuid_bridge`` does at once, before the channels even move."""
+    channel = a.channel
+    channel.set_variable("uuid_bridge", b.uuid)
+    channel.set_variable("bridge_channel", b.channel.name)
+    channel.set_variable("bridge_uuid", b.uuid)
+    link(a, b)
+    channel.set_variable("original_destination_number", channel.profile.destination_number)
+    channel.set_variable("original_caller_id_number", channel.profile.caller_id_number)
+    source = f"{a.now_us() // 1_000_000}:{a.switch.new_uuid()}:uuid_br:{b.uuid}"
+    channel.push_variable("transfer_history", source)
+    channel.set_variable("transfer_source", source)
+    a.bridged_to = b.bridged_to = None
+    channel.soft_bridge = b.uuid
+    b.channel.soft_bridge = a.uuid
+    a.notify()
+    b.notify()
 
 
 async def soft_bridge(session: Session) -> None:
@@ -148,12 +199,16 @@ async def soft_bridge(session: Session) -> None:
     channel.soft_bridge = None
     for state in (ChannelState.CS_HIBERNATE, ChannelState.CS_RESET, ChannelState.CS_SOFT_EXECUTE):
         session.set_running_state(state)
-    await session.next_frame()
-    await session.next_frame()
+    # Two frames pass before the bridge starts (about 40 ms in the captures).
+    await session.next_frame(0)
+    await session.next_frame(0)
     if other is None or other.channel.down or not channel.ready:
         return
+    channel.set_variable("uuid_bridge", None)
     fields: dict[str, str | None] = {"Application": "uuid_bridge", "Application-Data": other.uuid}
     session.fire(channel.event("CHANNEL_EXECUTE", fields, variant="uuid_bridge"))
-    await bridge_sessions(session, other)
+    session.bridged_to, other.bridged_to = other, session
+    other.notify()
+    await bridge_sessions(session, other, soft=True)
     if channel.ready and not channel.leaving and channel.variable_true("park_after_bridge"):
         await session.park()

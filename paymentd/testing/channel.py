@@ -97,6 +97,7 @@ class Channel:
     controlled: bool = False
     parked: bool = False
     break_flag: int = 0
+    stop_broadcast: bool = False
     event_lock: bool = False
     transfer_to: tuple[str, str, str] | None = None
     soft_bridge: str | None = None
@@ -115,6 +116,16 @@ class Channel:
         self.variables.pop(name, None)
         if value:
             self.variables[name] = value
+
+    def push_variable(self, name: str, value: str) -> None:
+        """Append to a variable in place, as an ``ARRAY::a|:b`` value (``transfer_history``)."""
+        old = self.variables.get(name)
+        if old is None:
+            self.variables[name] = value
+        else:
+            self.variables[name] = (
+                old if old.startswith("ARRAY::") else f"ARRAY::{old}"
+            ) + f"|:{value}"
 
     def get_variable(self, name: str) -> str | None:
         """A variable's value, or ``None`` when unset."""
@@ -190,7 +201,7 @@ class Channel:
         headers += self.profile.headers("Caller")
         if self.other_profile is not None and self.other_type is not None:
             headers.append(("Other-Type", self.other_type))
-            headers += self.other_profile.headers("Other-Leg")
+            headers += self.other_profile.headers("Other-Leg", index=False)
         return headers
 
     def variable_headers(self) -> Headers:

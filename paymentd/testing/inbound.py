@@ -36,6 +36,7 @@ class InboundServer:
         self.password = password
         self.connections: list[Listener] = []
         self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
@@ -58,9 +59,10 @@ class InboundServer:
         """Stop accepting and close every connection."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
             self._server = None
         await self.drop_connections()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=1.0)
 
     async def drop_connections(self) -> None:
         """Cut every open connection without a goodbye, as a crashed FreeSWITCH would."""
@@ -74,6 +76,10 @@ class InboundServer:
         return [listener for listener in self.connections if not listener.closed.is_set()]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         listener = Listener(self.switch, reader, writer, password=self.password)
         self.connections.append(listener)
         self.switch.listener_opened(listener)

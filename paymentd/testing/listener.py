@@ -356,6 +356,9 @@ class Listener:
         if self.closed.is_set():
             return
         self.running = False
+        # Wake the connection loop so it sees that it is over.
+        self._data.set()
+        self._work.set()
         self.switch.bus.unsubscribe(self)
         self._queue.clear()
         session = self.session

@@ -113,10 +113,13 @@ class MediaModel:
         self._capture(session, "prompt", record.file)
 
     def dtmf_forwarded(self, session: Session, digit: str) -> None:
-        """A key crossed a bridge to this channel: its far end hears it."""
+        """A key is sent out of this channel (across a bridge, or ``uuid_send_dtmf``):
+        its far end hears it; on a loopback pair it arrives on the other leg."""
         self._capture(session, "dtmf", digit)
         for observer in list(session.observers):
             observer.dtmf_heard(digit)
+        if session.partner is not None:
+            session.partner.queue_dtmf(digit)
 
     def hearing(self, session: Session) -> Hearing:
         """What the far end of ``session``'s channel hears now."""

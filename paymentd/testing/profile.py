@@ -108,8 +108,11 @@ class CallerProfile:
         """The caller-ID number the call arrived with."""
         return self.caller_id_number
 
-    def headers(self, prefix: str) -> Headers:
-        """The profile's headers under ``prefix`` (``Caller``, ``Channel``, ``Other-Leg``)."""
+    def headers(self, prefix: str, *, index: bool = True) -> Headers:
+        """The profile's headers under ``prefix`` (``Caller``, ``Channel``, ``Other-Leg``).
+
+        The copy a partner keeps has no profile index (``index=False``).
+        """
         out: Headers = [
             (f"{prefix}-Direction", self.direction),
             (f"{prefix}-Logical-Direction", self.logical_direction),
@@ -119,6 +122,8 @@ class CallerProfile:
             if suffix == "Orig-Caller-ID-Name" and not self.caller_id_name:
                 continue
             if suffix == "Orig-Caller-ID-Number" and not self.caller_id_number:
+                continue
+            if suffix == "Profile-Index" and not index:
                 continue
             if value:
                 out.append((f"{prefix}-{suffix}", value))

@@ -105,6 +105,8 @@ class Session:
         self.playing: PromptRecord | None = None
         self.partner: Session | None = None
         self.bridged_to: Session | None = None
+        # Set on the partner of a held channel: it hears this until unheld.
+        self.hold_music: str | None = None
         self.locks = 0
         self.hangup_complete = asyncio.Event()
         self.hung_up_event = asyncio.Event()
@@ -407,8 +409,9 @@ class Session:
             if not await self.execute_application(app, arg, source="sendmsg"):
                 break
             iteration += 1
-            if not ch.ready or self.switch.clock.now() - started < 0.5:
+            if not ch.ready or ch.stop_broadcast or self.switch.clock.now() - started < 0.5:
                 break
+        ch.stop_broadcast = False
         ch.set_variable("current_loop", None)
         ch.set_variable("total_loops", None)
 
@@ -749,11 +752,12 @@ class Session:
         source = f"{stamp}:bl_xfer:{destination}/{context}/{dialplan}"
         created = ch.profile.times.created
         ch.profile = ch.profile.clone_for_transfer(destination, dialplan, context, source)
+        # The new profile has no originator or originatee: no Other-Leg block any more.
+        ch.other_profile = ch.other_type = None
         ch.profile.times.profile_created = now
         ch.profile.times.created = created
         ch.set_variable("max_forwards", ch.get_variable("max_forwards") or "70")
-        history = ch.get_variable("transfer_history")
-        ch.set_variable("transfer_history", f"{history}|{source}" if history else source)
+        ch.push_variable("transfer_history", source)
         ch.set_variable("transfer_source", source)
         ch.state = ChannelState.CS_ROUTING
         ch.transfer_to = (destination, dialplan, context)

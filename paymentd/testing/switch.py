@@ -16,11 +16,16 @@ import attrs
 
 from paymentd.testing.api import Api, broadcast_packet
 from paymentd.testing.apps import DPTOOLS
-from paymentd.testing.bridging import agent_leg_program, app_bridge, soft_bridge
+from paymentd.testing.bridging import (
+    agent_leg_program,
+    app_bridge,
+    prepare_uuid_bridge,
+    soft_bridge,
+)
 from paymentd.testing.bus import EventBus
 from paymentd.testing.channel import Channel, ChannelState
 from paymentd.testing.clock import FRAME, SimClock
-from paymentd.testing.dialplan import Dialplan, Extension
+from paymentd.testing.dialplan import Action, Dialplan, Extension
 from paymentd.testing.events import EventFactory, FsEvent, Identity, load_json
 from paymentd.testing.fslog import FsLog
 from paymentd.testing.media import MediaModel
@@ -56,7 +61,6 @@ class SimOptions:
     password: str = "ClueCon"  # noqa: S105
     dtmf_duration: int = 2000
     dtmf_source: str = "UNKNOWN"
-    agent_answer_delay: float = 0.5
 
 
 class Switch:
@@ -221,6 +225,8 @@ class Switch:
         context: str = "default",
         variables: dict[str, str] | None = None,
         a_leg_target: str = "&park",
+        a_leg_program: Callable[[Session], Awaitable[None]] | None = None,
+        a_leg_variables: dict[str, str] | None = None,
         socket_target: str | None = None,
         extension: Extension | None = None,
         caller_id: tuple[str, str] | None = None,
@@ -228,7 +234,13 @@ class Switch:
         """A loopback pair like ``originate loopback/DEST &park``: (A = phone side, B = routed)."""
         a_uuid, b_uuid = self.new_uuid(), self.new_uuid()
         a_channel = self._channel(
-            "a_leg", a_uuid, f"loopback/{destination}-a", destination, context, b_uuid, {}
+            "a_leg",
+            a_uuid,
+            f"loopback/{destination}-a",
+            destination,
+            context,
+            b_uuid,
+            a_leg_variables or {},
         )
         b_channel = self._channel(
             "b_leg",
@@ -242,7 +254,8 @@ class Switch:
         if caller_id is not None:
             for channel in (a_channel, b_channel):
                 channel.profile.caller_id_name, channel.profile.caller_id_number = caller_id
-        a_leg = Session(self, a_channel, program=_a_leg_program(a_leg_target))
+        program = a_leg_program or _a_leg_program(a_leg_target)
+        a_leg = Session(self, a_channel, program=program)
         b_leg = Session(self, b_channel, socket_target=socket_target)
         a_leg.partner, b_leg.partner = b_leg, a_leg
         if extension is not None:
@@ -254,27 +267,27 @@ class Switch:
     async def originate_agent_leg(
         self, caller: Session, destination: str, variables: dict[str, str]
     ) -> Session | None:
-        """The outbound leg ``bridge loopback/DEST`` creates; the agent answers it."""
-        uuid = self.new_uuid()
-        channel = self._channel(
-            "a_leg",
-            uuid,
-            f"loopback/{destination}-a",
-            destination,
-            caller.channel.profile.context,
-            None,
-            variables,
+        """``bridge loopback/DEST``: a loopback pair whose A leg is bridged to the caller
+        and whose B leg (the agent's phone side) runs extension DEST (``answer`` then
+        ``park`` unless the dialplan says otherwise)."""
+        context = caller.channel.profile.context
+        extension = self.dialplan.find(destination, context) or Extension(
+            "agent", destination, [Action("answer"), Action("park")], context
         )
-        agent = Session(self, channel, program=agent_leg_program)
+        agent, _ = self.originate_loopback(
+            destination=destination,
+            context=context,
+            a_leg_variables=variables,
+            a_leg_program=_answered_then(agent_leg_program),
+            extension=extension,
+        )
         observer = self.agent_observers.get(destination)
         if observer is not None:
             agent.observers.append(observer)
-        self._start(agent)
-        await self.clock.sleep(self.options.agent_answer_delay)
-        if not caller.channel.ready or not agent.channel.ready:
+        await _first(agent.answered_event, agent.hung_up_event, caller.hung_up_event)
+        if not caller.channel.ready or not agent.channel.answered:
             agent.hangup("ORIGINATOR_CANCEL")
             return None
-        agent.answer()
         return agent
 
     def find_extension(self, session: Session, destination: str, context: str) -> Extension | None:
@@ -342,10 +355,7 @@ class Switch:
         a, b = self.locate(a_uuid), self.locate(b_uuid)
         if a is None or b is None or not a.channel.ready or not b.channel.ready:
             return False
-        a.channel.soft_bridge = b.uuid
-        b.channel.soft_bridge = a.uuid
-        a.notify()
-        b.notify()
+        prepare_uuid_bridge(a, b)
         return True
 
     async def soft_bridge(self, session: Session) -> None:
@@ -369,15 +379,13 @@ class Switch:
             music = "local_stream://moh"
             channel.set_variable("hold_music", music)
         if session.bridged_to is not None:
+            session.bridged_to.hold_music = music
             self.broadcast(session.bridged_to, music, loops=-1)
 
     def send_dtmf(self, session: Session, digits: str) -> None:
         """``uuid_send_dtmf``: keys leave a channel toward its far end."""
         for digit in digits:
-            if session.partner is not None:
-                session.partner.queue_dtmf(digit)
-            else:
-                self.media.dtmf_forwarded(session, digit)
+            self.media.dtmf_forwarded(session, digit)
 
     def channel_row(self, session: Session) -> dict[str, str]:
         """One line of ``show channels``."""
@@ -415,11 +423,24 @@ class Switch:
         }
 
 
+def _answered_then(
+    program: Callable[[Session], Awaitable[None]],
+) -> Callable[[Session], Awaitable[None]]:
+    """An originating leg's program that starts once the far side answered."""
+
+    async def run(session: Session) -> None:
+        await _originating(session)
+        if session.channel.ready:
+            await program(session)
+
+    return run
+
+
 def _a_leg_program(target: str) -> Callable[[Session], Awaitable[None]]:
     """The originating leg: once answered, run ``&app(args)`` or route to an extension."""
 
     async def program(session: Session) -> None:
-        await _wait_answer(session)
+        await _originating(session)
         if not session.channel.ready:
             return
         session.set_running_state(ChannelState.CS_EXECUTE)
@@ -435,10 +456,16 @@ def _a_leg_program(target: str) -> Callable[[Session], Awaitable[None]]:
     return program
 
 
-async def _wait_answer(session: Session) -> None:
-    waiters = [
-        asyncio.ensure_future(e.wait()) for e in (session.answered_event, session.hung_up_event)
-    ]
+async def _originating(session: Session) -> None:
+    """An originated leg: CHANNEL_ORIGINATE, routing, then media until the far side answers."""
+    session.fire_channel("CHANNEL_ORIGINATE")
+    session.set_running_state(ChannelState.CS_ROUTING)
+    session.set_running_state(ChannelState.CS_CONSUME_MEDIA)
+    await _first(session.answered_event, session.hung_up_event)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -47,6 +47,16 @@ def corpus_dialplan() -> Dialplan:
         .add(Extension("esl_park_7778", "7778", [Action("answer"), Action("park")]))
         .add(
             Extension(
+                "esl_bridge_7779",
+                "7779",
+                [
+                    Action("set", "loopback_bowout=false"),
+                    Action("bridge", "{loopback_bowout=false}loopback/7778"),
+                ],
+            )
+        )
+        .add(
+            Extension(
                 "esl_resume_7780",
                 "7780",
                 [
