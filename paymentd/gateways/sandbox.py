@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import attrs
@@ -43,8 +42,6 @@ TEST_CARD_OUTCOMES: dict[str, Declined | Failed] = {
     "4000000000009995": Declined(DeclineReason.INSUFFICIENT_FUNDS, "insufficient_funds"),
     "4000000000000119": Failed(retryable=True, detail="the gateway reported processing_error"),
 }
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @attrs.frozen
@@ -154,18 +151,15 @@ class SandboxGateway:
 
     name = "sandbox"
 
-    def __init__(
-        self, config: SandboxConfig, timeout_seconds: float, sleep: Sleep = asyncio.sleep
-    ) -> None:
+    def __init__(self, config: SandboxConfig, timeout_seconds: float) -> None:
         self._config = config
         self._timeout = timeout_seconds
-        self._sleep = sleep
         self._record = _Record(config.state_path)
 
     async def charge(self, request: ChargeRequest) -> ChargeOutcome:
         if self._config.fault == "timeout":
             # The request is lost on its way: nothing is recorded, no answer comes.
-            await self._sleep(self._timeout)
+            await asyncio.sleep(self._timeout)
             return Unknown(f"no answer from the sandbox within {self._timeout:g} s")
         decided = SandboxCharge(
             idempotency_key=request.idempotency_key,
@@ -178,9 +172,9 @@ class SandboxGateway:
         recorded = await self._record.store(decided)
         if self._config.fault == "lost-answer" or self._config.latency_seconds >= self._timeout:
             # Charged, but the answer comes too late (or never): the caller times out.
-            await self._sleep(self._timeout)
+            await asyncio.sleep(self._timeout)
             return Unknown(f"no answer from the sandbox within {self._timeout:g} s")
-        await self._sleep(self._config.latency_seconds)
+        await asyncio.sleep(self._config.latency_seconds)
         log.info(
             "sandbox answered",
             extra={"attempt_id": request.attempt_id, "outcome": type(recorded.outcome).__name__},
@@ -193,7 +187,7 @@ class SandboxGateway:
         if outcome is not None:
             return outcome
         digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()
-        return Approved(confirmation_code=f"SBX{digest[:8].upper()}", gateway_reference=digest)
+        return Approved(confirmation_code=f"SBX{digest[:8].upper()}", gateway_reference=digest[:32])
 
     async def lookup(self, idempotency_key: str) -> ChargeOutcome | None:
         found = await self._record.find(idempotency_key)

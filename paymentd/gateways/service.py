@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import aiohttp
@@ -38,8 +37,6 @@ from paymentd.payments import ChargeOutcome, ChargeRequest, Failed, Unknown
 __all__ = ["ChargingService", "RecoveryReport", "open_charging"]
 
 log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
 
 #: Written for an attempt the gateway has no record of, long after it was sent.
 NOT_CHARGED = "the gateway has no record of this attempt: nothing was charged"
@@ -65,13 +62,10 @@ class ChargingService:
         ledger: Ledger,
         gateway: Gateway,
         config: GatewayConfig,
-        *,
-        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.ledger = ledger
         self.gateway = gateway
         self._config = config
-        self._sleep = sleep
         self._in_flight: set[asyncio.Task[ChargeOutcome]] = set()
 
     # --- sessions (for the call driver) -------------------------------------------------------
@@ -170,7 +164,7 @@ class ChargingService:
         """After no answer: ask the gateway what became of the key, a few times."""
         for round_ in range(self._config.lookup_attempts):
             if round_:
-                await self._sleep(self._config.lookup_interval_seconds)
+                await asyncio.sleep(self._config.lookup_interval_seconds)
             found = await self._lookup(idempotency_key)
             if found is not None and not isinstance(found, Unknown):
                 return found
@@ -196,7 +190,7 @@ class ChargingService:
             else:
                 outcomes[record.attempt_id] = Failed(False, NOT_CHARGED) if found is None else found
         if young:
-            await self._sleep(max(self._config.settle_seconds - self._age(r) for r in young))
+            await asyncio.sleep(max(self._config.settle_seconds - self._age(r) for r in young))
             for record in young:
                 found = await self._lookup(record.idempotency_key)
                 outcomes[record.attempt_id] = Failed(False, NOT_CHARGED) if found is None else found

@@ -113,11 +113,6 @@ class Ledger:
         self.instance_id = instance_id
         self._clock = clock
 
-    @property
-    def kind(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self._db.kind
-
     async def close(self) -> None:
         await self._db.close()
 
@@ -324,7 +319,8 @@ class Ledger:
         The card, amount and confirmation code are those of the approved attempt,
         or else of the latest one.
         """
-        page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        # SQLite has no LIMIT ALL and needs a LIMIT before an OFFSET: "all" is the largest bigint.
+        page = f" LIMIT {2**63 - 1 if limit is None else int(limit)} OFFSET {int(offset)}"
         rows = await self._db.fetch(
             "SELECT s.session_id, s.call_uuid, s.mode, s.account_id, s.reference,"  # noqa: S608
             " s.started_at, s.ended_at, s.result,"

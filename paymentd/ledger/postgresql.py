@@ -11,6 +11,7 @@ daemons starting together do not both apply them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -121,13 +122,15 @@ class PostgresDatabase:
             return False
 
     async def close(self) -> None:
-        if self._liveness is not None:
-            # A clean exit: peers may take over whatever this instance left pending.
-            await self._liveness.execute(
-                "DELETE FROM ledger_instances WHERE instance_id = $1", self._instance_id
-            )
-            await self._liveness.close()
-            self._liveness = None
+        liveness, self._liveness = self._liveness, None
+        if liveness is not None:
+            # A clean exit: peers may take over whatever this instance left pending. If the
+            # connection is already gone, so is the lock, and the row only waits for a peer.
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await liveness.execute(
+                    "DELETE FROM ledger_instances WHERE instance_id = $1", self._instance_id
+                )
+            await liveness.close()
         await self._pool.close()
 
     def __repr__(self) -> str:

@@ -93,7 +93,7 @@ async def test_postgresql_leaves_a_live_instance_alone_and_takes_over_a_dead_one
     finally:
         await alive.close()
         await recovering.close()
-        await doomed._db._pool.close()  # type: ignore[attr-defined]
+        await doomed.close()
 
 
 @pytest.mark.postgres

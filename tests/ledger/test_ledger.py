@@ -196,9 +196,11 @@ async def test_sessions_and_summary_for_reporting(ledger: Ledger) -> None:
     )
     assert s1.confirmation_code == "OK-1"
     assert sessions["s-3"].result is None
+    ordered = [s.session_id for s in await ledger.sessions(EPOCH, FAR)]
     assert [s.session_id for s in await ledger.sessions(EPOCH, FAR, limit=1, offset=1)] == [
-        list(sessions)[1]
+        ordered[1]
     ]
+    assert [s.session_id for s in await ledger.sessions(EPOCH, FAR, offset=1)] == ordered[1:]
 
     summary = await ledger.summary(EPOCH, FAR)
     assert summary.sessions == 3

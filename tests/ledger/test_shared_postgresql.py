@@ -116,4 +116,4 @@ async def test_two_daemons_recovering_at_once_each_take_a_dead_daemons_attempt_o
     finally:
         await first.close()
         await second.close()
-        await dead._db._pool.close()  # type: ignore[attr-defined]
+        await dead.close()
