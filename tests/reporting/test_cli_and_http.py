@@ -206,6 +206,7 @@ async def test_requests_without_the_token_are_refused_and_counted(server: Server
         assert status == 401
         assert resp.headers["WWW-Authenticate"] == 'Bearer realm="paymentd"'
         assert "session_list" not in body
+        assert json.loads(body)["error"]["code"] in ("missing_token", "invalid_token")
     failures = server.metrics.registry.get_sample_value(
         "paymentd_http_auth_failures_total", {"route": REPORT_ROUTE}
     )
@@ -220,11 +221,11 @@ async def test_bad_queries_are_400(server: Server) -> None:
     for query in ("?since=soon", "?since=2026-11-03&until=2026-11-02", "?format=xml", "?limit=x"):
         status, body, _ = await server.get(query)
         assert status == 400, query
-        assert "error" in json.loads(body)
+        assert json.loads(body)["error"]["code"] == "invalid_query"
 
 
 async def test_without_tokens_the_route_is_off(ledger: Ledger) -> None:
     async for running in serve(ledger, ReportingConfig()):
         status, body, _ = await running.get()
         assert status == 401
-        assert "no token is configured" in body
+        assert json.loads(body)["error"]["code"] == "invalid_token"
