@@ -5,9 +5,12 @@ carries), the report of what happened, and no card data in any of them."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,6 +20,7 @@ from paymentd.app import Daemon
 from paymentd.config import Config, EslConfig, HttpConfig, ListenAddress, SoundsConfig
 from paymentd.gateways.config import GatewayConfig, SandboxConfig
 from paymentd.ledger import LedgerConfig
+from paymentd.logs import configure_logging
 from paymentd.reporting.config import ReportingConfig
 from paymentd.testing import CallResult, FreeSwitchSimulator, FsEvent, Script, when_playing
 
@@ -47,6 +51,18 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """paymentd's JSON log, as a deployment configures it."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("info", "json", stream)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -103,7 +119,7 @@ def at(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-async def report(daemon: Daemon, http: aiohttp.ClientSession) -> tuple[str, dict[str, object]]:
+async def report(daemon: Daemon, http: aiohttp.ClientSession) -> tuple[str, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     url = f"http://127.0.0.1:{daemon.http_port}/v1/reports/sessions?since=1h"
     async with http.get(url, headers=headers) as resp:
@@ -200,7 +216,7 @@ async def test_a_paid_call(
     assert at(samples, "paymentd_build_info", version="0.1.0", python=samples_python(samples)) == 1
 
     body, data = await report(daemon, http)
-    (row,) = data["session_list"]  # type: ignore[misc]
+    (row,) = data["session_list"]
     assert row["session_id"] == session_id
     assert (row["result"], row["card"], row["amount"]) == ("success", "visa ****4242", "12.50")
 
@@ -236,7 +252,7 @@ async def test_a_decline_then_another_card(
     assert at(samples, "paymentd_field_attempts_total", field="card_number", outcome="ok") == 2
 
     body, data = await report(daemon, http)
-    (row,) = data["session_list"]  # type: ignore[misc]
+    (row,) = data["session_list"]
     assert (row["attempts"], row["declines"], row["card"]) == (2, 1, "visa ****4242")
     assert data["declines_by_reason"] == {"generic": 1}
     assert_no_card_data(text, body, simulator.bus_text(SEGMENT))
@@ -281,10 +297,24 @@ async def test_a_caller_who_hangs_up_after_a_bad_number(
         assert events[1].get("Paymentd-Route") == "none"
 
     body, data = await report(daemon, http)
-    assert data["sessions"] == {  # type: ignore[comparison-overlap]
+    assert data["sessions"] == {
         "total": 1,
         "by_result": {"caller-hung-up": 1},
         "by_mode": {"automated": 1},
     }
     assert_no_card_data(text, body, simulator.bus_text(SEGMENT))
     assert_no_card_values(samples, events, result)
+
+
+async def test_call_logs_carry_the_call_and_session_ids(
+    daemon: Daemon, simulator: FreeSwitchSimulator, log_lines: io.StringIO
+) -> None:
+    result, _ = await place(daemon, simulator, *card_entry(VISA))
+    session_id = result.variables["paymentd_session_id"]
+    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    about_call = [r for r in records if r.get("call_id") == result.uuid]
+    messages = [r["msg"] for r in about_call]
+    assert "payment session started" in messages
+    assert "payment session ended" in messages
+    assert all(r.get("session_id") == session_id for r in about_call)
+    assert_no_card_data(log_lines.getvalue())

@@ -28,7 +28,7 @@ def funnel(call: Call) -> Counter[tuple[str, str]]:
 
 def errors(call: Call) -> list[tuple[str, str | None]]:
     tracker = FunnelTracker()
-    found = []
+    found: list[tuple[str, str | None]] = []
     for progress in call.progress():
         found += [(a.step, a.error) for a in tracker.feed(progress) if a.error]
     return found
