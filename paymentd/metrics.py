@@ -14,7 +14,6 @@ observers below.
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterable
 
 import prometheus_client
 from prometheus_client import (
@@ -56,8 +55,6 @@ CONFIRM = "confirm"
 FIELD_OUTCOMES = ("ok", "invalid", "timeout", "re-entered", "abandoned")
 #: The result label of a session handed over to identification before any payment.
 NO_RESULT = "identification-pending"
-#: Where a session's call went (``none``: it had hung up).
-ROUTE_ACTIONS = ("resume", "transfer", "hangup", "agent", "none")
 
 _ESL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _GATEWAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
@@ -276,26 +273,18 @@ class Metrics:
         return generate_latest(self.registry)
 
     def exported_names(self) -> set[str]:
-        """Every series name this registry exports (``..._total``, ``..._bucket``, ...)."""
-        return {
-            sample.name
-            for family in self.registry.collect()
-            for sample in family.samples
-            if isinstance(sample.name, str)
-        } | set(_family_names(self.registry))
-
-
-def _family_names(registry: CollectorRegistry) -> Iterable[str]:
-    # Families with no sample yet (a labelled metric never touched) still exist.
-    for family in registry.collect():
+        """Every series name this registry exports (``..._total``, ``..._bucket``, ...),
+        whether or not a labelled series has been created yet."""
         suffixes = {
             "counter": ("_total",),
             "histogram": ("_bucket", "_sum", "_count"),
-            "gauge": ("",),
             "info": ("_info",),
-        }.get(family.type, ("",))
-        for suffix in suffixes:
-            yield family.name + suffix
+        }
+        return {
+            family.name + suffix
+            for family in self.registry.collect()
+            for suffix in suffixes.get(family.type, ("",))
+        }
 
 
 def command_label(command: Command) -> str:
