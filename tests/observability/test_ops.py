@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,29 @@ def test_a_renamed_metric_would_be_caught(tmp_path: Path, exported: set[str]) ->
     assert metric_names("rate(paymentd_gateway_request_total[5m])") - exported == {
         "paymentd_gateway_request_total"
     }
+
+
+def test_promtool_accepts_the_rules_and_every_dashboard_query(tmp_path: Path) -> None:
+    """PromQL syntax, checked by Prometheus's own parser (Debian package ``prometheus``;
+    ``PROMTOOL`` may name the binary)."""
+    promtool = os.environ.get("PROMTOOL") or shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found (apt-get install prometheus, or set PROMTOOL)")
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # Dashboard queries as recording rules, Grafana's variables replaced by values.
+    lines = ["groups:", "  - name: dashboard", "    rules:"]
+    for index, expr in enumerate(dashboard_exprs()):
+        query = expr.replace("$__rate_interval", "5m").replace("$__range", "1h")
+        lines += [
+            f"      - record: dashboard:q{index}",
+            f"        expr: {json.dumps(query.replace('$instance', '.*'))}",
+        ]
+    rules = tmp_path / "dashboard.yml"
+    rules.write_text("\n".join(lines) + "\n")
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(rules)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
