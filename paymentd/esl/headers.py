@@ -5,6 +5,9 @@ reads a handful of them, so nothing is split or decoded until it is asked for.
 Lookups search the raw block for ``\\n<name>:`` *before* any decoding: a value
 can never contain a raw newline (FreeSWITCH percent-encodes it), so a match is
 always a real line start and a caller-controlled value cannot forge a header.
+The first line (``Event-Name`` in every event) is matched in its exact case
+without lowering the block; other names search a lower-cased copy made once, so
+the first line of any case wins.
 Values are percent-decoded with ``unquote`` semantics (``+`` stays ``+``) and
 turned into text leniently: bytes that are not UTF-8 become U+FFFD, and the
 decoded bytes stay available through :meth:`Headers.get_bytes`.
@@ -93,25 +96,55 @@ class Headers:
         return f"<{type(self).__name__} {len(self)} headers>"
 
 
+# name -> (b"Name:", b"name:", b"\\nname:") and their lengths, or None for a name
+# no line can carry.  Names come from code, so the cache stays small; it is bounded anyway.
+_Needles = tuple[bytes, int, bytes, int, bytes, int] | None
+_NEEDLES: dict[str, _Needles] = {}
+_NEEDLES_MAX = 4096
+
+
+def _needles(name: str) -> _Needles:
+    if name in _NEEDLES:
+        return _NEEDLES[name]
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        needles: _Needles = None
+    else:
+        # A line's name ends at its first colon, so a name with a colon never matches.
+        if not raw or b":" in raw or b"\n" in raw or b"\r" in raw:
+            needles = None
+        else:
+            exact = raw + b":"
+            first = raw.lower() + b":"
+            needle = b"\n" + first
+            needles = (exact, len(exact), first, len(first), needle, len(needle))
+    if len(_NEEDLES) < _NEEDLES_MAX:
+        _NEEDLES[name] = needles
+    return needles
+
+
 class WireHeaders(Headers):
     """Headers exactly as they came off the wire: ``Name: value`` lines.
 
     ``encoded`` says whether values are percent-encoded (events and the
-    ``connect`` reply) or raw (every other ``command/reply``).
+    ``connect`` reply) or raw (every other ``command/reply``).  The block is
+    ``data[:end]``: a plain event keeps its whole body in one ``bytes`` and its
+    headers end at the first blank line, so parsing an event copies nothing more.
     """
 
-    __slots__ = ("_block", "_encoded", "_lower")
+    __slots__ = ("_data", "_encoded", "_end", "_lower")
 
-    def __init__(self, block: bytes, *, encoded: bool) -> None:
-        # A leading newline lets the first line match ``\n<name>:`` like the others.
-        self._block = b"\n" + block
+    def __init__(self, block: bytes, encoded: bool, end: int | None = None) -> None:
+        self._data = block
+        self._end = len(block) if end is None else end
         self._encoded = encoded
         self._lower: bytes | None = None
 
     @property
     def raw(self) -> bytes:
         """The header block as received (without the blank line that ended it)."""
-        return self._block[1:]
+        return self._data[: self._end]
 
     @property
     def encoded(self) -> bool:
@@ -119,78 +152,118 @@ class WireHeaders(Headers):
 
     def reinterpret(self, *, encoded: bool) -> WireHeaders:
         """The same block read with the other encoding rule (used for the ``connect`` reply)."""
-        return WireHeaders(self._block[1:], encoded=encoded)
+        return WireHeaders(self._data, encoded=encoded, end=self._end)
 
     def _lowered(self) -> bytes:
         lower = self._lower
         if lower is None:
-            lower = self._lower = self._block.lower()
+            data = self._data
+            # Searches stop at the block's end; only skip lowering a large own body.
+            if len(data) - self._end > 4096:
+                data = data[: self._end]
+            lower = self._lower = data.lower()
         return lower
 
-    def _value_at(self, start: int, end: int = -1) -> bytes:
-        block = self._block
-        if end < 0:
-            end = block.find(b"\n", start)
-            if end < 0:
-                end = len(block)
-        # FreeSWITCH skips every space after the colon; accept CRLF line ends too.
-        while start < end and block[start] == 0x20:
+    def _find(self, name: str) -> int:
+        """Where the value of the first line named ``name`` (any case) starts, or -1."""
+        needles = _NEEDLES.get(name) or _needles(name)
+        if needles is None:
+            return -1
+        exact, exact_len, first, first_len, needle, needle_len = needles
+        end = self._end
+        # Event-Name is the first line of every FreeSWITCH event: no lowering for it.
+        if self._data.startswith(exact, 0, end):
+            return exact_len
+        lower = self._lower or self._lowered()
+        if lower.startswith(first, 0, end):
+            return first_len
+        pos = lower.find(needle, 0, end)
+        return pos if pos < 0 else pos + needle_len
+
+    def _value_at(self, start: int) -> bytes:
+        data = self._data
+        stop = data.find(b"\n", start, self._end)
+        if stop < 0:
+            stop = self._end
+        # FreeSWITCH writes one space after the colon and skips any more; CRLF is accepted.
+        if start < stop and data[start] == 0x20:
             start += 1
-        if end > start and block[end - 1] == 0x0D:
-            end -= 1
-        raw = block[start:end]
-        if self._encoded and b"%" in raw:
+        raw = data[start:stop]
+        if raw[:1] == b" ":
+            raw = raw.lstrip(b" ")
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        if b"%" in raw and self._encoded:
             return unquote_to_bytes(raw)
         return raw
 
-    @staticmethod
-    def _needle(name: str) -> bytes | None:
-        """``\\n<name>:`` in lower case, or ``None`` for a name no header line can carry."""
-        try:
-            raw = name.encode("latin-1")
-        except UnicodeEncodeError:
-            return None
-        # A line's name ends at its first colon, so a name with a colon never matches.
-        if not raw or b":" in raw or b"\n" in raw or b"\r" in raw:
-            return None
-        return b"\n" + raw.lower() + b":"
+    def get(self, name: str, default: str | None = None) -> str | None:
+        # _find and _value_at, inlined: this runs for every header paymentd reads.
+        needles = _NEEDLES.get(name) or _needles(name)
+        if needles is None:
+            return default
+        data = self._data
+        end = self._end
+        if data.startswith(needles[0], 0, end):
+            start = needles[1]
+        else:
+            lower = self._lower or self._lowered()
+            if lower.startswith(needles[2], 0, end):
+                start = needles[3]
+            else:
+                pos = lower.find(needles[4], 0, end)
+                if pos < 0:
+                    return default
+                start = pos + needles[5]
+        stop = data.find(b"\n", start, end)
+        if stop < 0:
+            stop = end
+        if start < stop and data[start] == 0x20:
+            start += 1
+        raw = data[start:stop]
+        if raw[:1] == b" ":
+            raw = raw.lstrip(b" ")
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        if b"%" in raw and self._encoded:
+            raw = unquote_to_bytes(raw)
+        return raw.decode("utf-8", "replace")
 
     def get_bytes(self, name: str) -> bytes | None:
-        needle = self._needle(name)
-        if needle is None:
-            return None
-        pos = self._lowered().find(needle)
-        if pos < 0:
-            return None
-        return self._value_at(pos + len(needle))
+        start = self._find(name)
+        return None if start < 0 else self._value_at(start)
 
     def get_all_bytes(self, name: str) -> list[bytes]:
-        needle = self._needle(name)
-        if needle is None:
+        needles = _needles(name)
+        if needles is None:
             return []
+        _, _, first, first_len, needle, needle_len = needles
+        end = self._end
         lower = self._lowered()
         out: list[bytes] = []
-        pos = lower.find(needle)
+        if lower.startswith(first, 0, end):
+            out.append(self._value_at(first_len))
+        pos = lower.find(needle, 0, end)
         while pos >= 0:
-            out.append(self._value_at(pos + len(needle)))
-            pos = lower.find(needle, pos + len(needle))
+            out.append(self._value_at(pos + needle_len))
+            pos = lower.find(needle, pos + needle_len, end)
         return out
 
     def items_bytes(self) -> list[tuple[str, bytes]]:
         out: list[tuple[str, bytes]] = []
-        block = self._block
-        size = len(block)
-        pos = 1
-        while pos < size:
-            end = block.find(b"\n", pos)
-            if end < 0:
-                end = size
-            colon = block.find(b":", pos, end)
+        encoded = self._encoded
+        for line in self.raw.split(b"\n"):
+            name, colon, value = line.partition(b":")
             # FreeSWITCH ignores lines without a name and a colon; so do we.
-            if colon > pos:
-                name = block[pos:colon].decode("latin-1")
-                out.append((name, self._value_at(colon + 1, end)))
-            pos = end + 1
+            if not colon or not name:
+                continue
+            if value[:1] == b" ":
+                value = value.lstrip(b" ")
+            if value[-1:] == b"\r":
+                value = value[:-1]
+            if encoded and b"%" in value:
+                value = unquote_to_bytes(value)
+            out.append((name.decode("latin-1"), value))
         return out
 
 

@@ -179,11 +179,17 @@ class Event:
 
     headers: Headers
     body: bytes | None = None
+    # Event-Name, read once: by the parser while choosing the class, or on first use.
+    _name: str | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     @property
     def name(self) -> str:
         """``Event-Name``; empty for events re-fired without one (``sendevent`` to a session)."""
-        return self.headers.get("Event-Name") or ""
+        name = self._name
+        if name is None:
+            name = self.headers.get("Event-Name") or ""
+            _set_name(self, name)
+        return name
 
     @property
     def unique_id(self) -> str | None:
@@ -312,11 +318,42 @@ Message = (
 )
 
 
-def event_from_plain(block: bytes, inner_body: bytes | None) -> Event:
-    """Build the typed event for a plain event whose header ``block`` was already split off."""
-    headers = WireHeaders(block, encoded=True)
-    cls = _EVENT_CLASSES.get(headers.get("Event-Name") or "", Event)
-    return cls(headers, inner_body)
+# Event-Name values as FreeSWITCH writes them, to their class and text.  Names seen
+# without an escape are added as they come (bounded: FreeSWITCH has about a hundred).
+_BY_RAW_NAME: dict[bytes, tuple[type[Event], str]] = {
+    name.encode(): (cls, name) for name, cls in _EVENT_CLASSES.items()
+}
+_RAW_NAMES_MAX = 1024
+
+# attrs' frozen __init__ goes through object.__setattr__ by name; the parser builds
+# thousands of events a second, so it fills the slots directly.
+_new_object = object.__new__
+_set_headers = Event.__dict__["headers"].__set__
+_set_body = Event.__dict__["body"].__set__
+_set_name = Event.__dict__["_name"].__set__
+
+
+def event_from_plain(data: bytes, block_end: int, inner_body: bytes | None) -> Event:
+    """Build the typed event whose encoded header block is ``data[:block_end]``."""
+    headers = WireHeaders(data, True, block_end)
+    known = None
+    if data.startswith(b"Event-Name: "):
+        line_end = data.find(b"\n", 12, block_end)
+        raw = data[12 : block_end if line_end < 0 else line_end]
+        known = _BY_RAW_NAME.get(raw)
+        # A name without escape, leading space or CR reads as it is written.
+        if known is None and b"%" not in raw and b"\r" not in raw and raw[:1] != b" ":
+            known = (Event, raw.decode("utf-8", "replace"))
+            if len(_BY_RAW_NAME) < _RAW_NAMES_MAX:
+                _BY_RAW_NAME[raw] = known
+    if known is None:
+        name = headers.get("Event-Name") or ""
+        known = (_EVENT_CLASSES.get(name, Event), name)
+    event = _new_object(known[0])
+    _set_headers(event, headers)
+    _set_body(event, inner_body)
+    _set_name(event, known[1])
+    return event
 
 
 def event_from_json(data: object) -> Event:

@@ -9,6 +9,8 @@ Everything is bounded: the header block and ``Content-Length``.
 
 from __future__ import annotations
 
+import re
+
 from paymentd.esl.errors import RemoteProtocolError
 from paymentd.esl.headers import WireHeaders
 from paymentd.esl.messages import (
@@ -31,6 +33,11 @@ DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
 # Buffers are compacted only when the consumed part is large, to keep copying rare.
 _COMPACT_AT = 64 * 1024
+
+# The exact header block FreeSWITCH writes in front of every plain event.  A block
+# of these two lines and nothing else leaves no room for a second Content-Length
+# or another case, so it can be read without building its headers.
+_EVENT_FRAME = re.compile(rb"Content-Length: ([0-9]{1,12})\nContent-Type: text/event-plain\n\n")
 
 
 def _blank_line(
@@ -68,23 +75,42 @@ def _content_length(headers: WireHeaders, limit: int) -> int:
 
 def _plain_event(body: bytes) -> Event:
     """A ``text/event-plain`` body: encoded headers, a blank line, an optional own body."""
-    split = _blank_line(body, 0, 0, len(body))
-    if split is None:
+    first_nl = body.find(b"\n")
+    if first_nl > 0 and body[first_nl - 1] == 0x0D:
+        return _crlf_plain_event(body)
+    block_end = body.find(b"\n\n", first_nl) if first_nl >= 0 else -1
+    if block_end < 0:
         # Content-Length counts the blank line that ends the block, but a block
         # that lacks it is still a complete header block.
-        return event_from_plain(body.rstrip(b"\r\n"), None)
+        return event_from_plain(body, len(body.rstrip(b"\r\n")), None)
+    rest_start = block_end + 2
+    if rest_start >= len(body):
+        return event_from_plain(body, block_end, None)
+    # The event has a body of its own (BACKGROUND_JOB output, sendevent bodies).
+    length = _content_length(WireHeaders(body, encoded=True, end=block_end), len(body))
+    if length > len(body) - rest_start:
+        raise RemoteProtocolError(
+            f"event body announces {length} bytes but only {len(body) - rest_start} follow"
+        )
+    return event_from_plain(body, block_end, body[rest_start : rest_start + length])
+
+
+def _crlf_plain_event(body: bytes) -> Event:
+    split = _blank_line(body, 0, 0, len(body))
+    if split is None:
+        block = body.rstrip(b"\r\n")
+        return event_from_plain(block, len(block), None)
     block_end, rest_start = split
     block = body[:block_end]
     if rest_start >= len(body):
-        return event_from_plain(block, None)
-    # The event has a body of its own (BACKGROUND_JOB output, sendevent bodies).
+        return event_from_plain(block, len(block), None)
     length = _content_length(WireHeaders(block, encoded=True), len(body))
     rest = body[rest_start:]
     if length > len(rest):
         raise RemoteProtocolError(
             f"event body announces {length} bytes but only {len(rest)} follow"
         )
-    return event_from_plain(block, rest[:length])
+    return event_from_plain(block, len(block), rest[:length])
 
 
 class FrameParser:
@@ -104,7 +130,10 @@ class FrameParser:
     ) -> None:
         self.max_header_bytes = max_header_bytes
         self.max_content_length = max_content_length
-        self._buf = bytearray()
+        # Reads are kept in a bytes object, so that a frame costs one copy (a slice);
+        # a bytearray gathers what arrives in pieces smaller than what is pending
+        # (a large body, a peer writing byte by byte), to keep copying linear.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self._scan = 0
         self._pending: tuple[WireHeaders, int] | None = None
@@ -129,8 +158,21 @@ class FrameParser:
     def feed(self, data: bytes) -> None:
         if self._eof:
             raise RemoteProtocolError("data after end of stream")
-        if data:
-            self._buf += data
+        if not data:
+            return
+        buf = self._buf
+        pos = self._pos
+        if isinstance(buf, bytearray) and len(buf) - pos > len(data):
+            buf += data
+            return
+        if not buf:
+            self._buf = bytes(data)
+        elif len(buf) - pos <= len(data):
+            self._buf = bytes(buf[pos:]) + data
+        else:
+            self._buf = bytearray(buf[pos:]) + data
+        self._pos = 0
+        self._scan = max(0, self._scan - pos)
 
     def feed_eof(self) -> None:
         self._eof = True
@@ -138,6 +180,16 @@ class FrameParser:
     def next_message(self) -> Message | None:
         """The next complete message, or ``None`` if more bytes are needed."""
         if self._pending is None:
+            # Most frames are events in FreeSWITCH's own framing: take them whole.
+            buf = self._buf
+            frame = _EVENT_FRAME.match(buf, self._pos)
+            if frame is not None:
+                start = frame.end()
+                stop = start + int(frame.group(1))
+                if stop <= len(buf) and stop - start <= self.max_content_length:
+                    body = bytes(buf[start:stop])
+                    self._consume(stop)
+                    return _plain_event(body)
             headers = self._next_header_block()
             if headers is None:
                 return None
@@ -150,8 +202,7 @@ class FrameParser:
         start = self._pos
         if len(buf) - start < length:
             return None
-        with memoryview(buf) as view:
-            body = bytes(view[start : start + length])
+        body = bytes(buf[start : start + length])
         self._pending = None
         self._consume(start + length)
         return self._build(headers, body)
@@ -159,15 +210,16 @@ class FrameParser:
     def _consume(self, pos: int) -> None:
         buf = self._buf
         if pos >= len(buf):
-            buf.clear()
+            self._buf = b""
             self._pos = self._scan = 0
-        elif pos > _COMPACT_AT and pos * 2 > len(buf):
+        elif pos > _COMPACT_AT and pos * 2 > len(buf) and isinstance(buf, bytearray):
             del buf[:pos]
             self._pos = 0
             self._scan = max(0, self._scan - pos)
         else:
             self._pos = pos
-            self._scan = max(self._scan, pos)
+            if self._scan < pos:
+                self._scan = pos
 
     def _next_header_block(self) -> WireHeaders | None:
         buf = self._buf
@@ -193,8 +245,7 @@ class FrameParser:
         block_end, next_start = found
         if block_end - pos > self.max_header_bytes:
             raise RemoteProtocolError(f"header block exceeds {self.max_header_bytes} bytes")
-        with memoryview(buf) as view:
-            block = bytes(view[pos:block_end])
+        block = bytes(buf[pos:block_end])
         self._consume(next_start)
         return WireHeaders(block, encoded=False)
 

@@ -396,3 +396,26 @@ def test_a_long_stream_does_not_keep_what_it_has_returned() -> None:
         while parser.next_message() is not None:
             pass
     assert parser.buffered == 0
+
+
+def test_event_frames_obey_the_content_length_limit_too() -> None:
+    frame = plain_event("Event-Name: HEARTBEAT", "X: " + "y" * 100)
+    with pytest.raises(RemoteProtocolError, match="exceeds the limit of 50 bytes"):
+        parse(frame, max_content_length=50)
+
+
+def test_the_parser_keeps_no_reference_to_the_callers_buffer() -> None:
+    # The asyncio adapter may reuse its read buffer (readinto); fed bytes are copied.
+    frame = plain_event("Event-Name: DTMF", "DTMF-Digit: 7")
+    parser = FrameParser()
+    for chunk in (frame[:20], frame[20:40], frame[40:]):
+        data = bytearray(chunk)
+        parser.feed(data)
+        data[:] = b"\xff" * len(data)
+    event = parser.next_message()
+    assert isinstance(event, Dtmf)
+    assert event.digit == "7"
+    whole = bytearray(frame * 2)
+    parser.feed(memoryview(whole))
+    whole[:] = b"\x00" * len(whole)
+    assert [m.digit for m in (parser.next_message(), parser.next_message())] == ["7", "7"]  # type: ignore[union-attr]
