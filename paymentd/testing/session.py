@@ -524,6 +524,8 @@ class Session:
             event = self.next_session_event()
             if event is not None:
                 self.fire(_with_channel_data(event, ch))
+        if self.hung_up_event.is_set():
+            await self.switch.hangup_settle(self)
         ch.controlled = False
         ch.parked = False
         self.fire_channel("CHANNEL_UNPARK")
