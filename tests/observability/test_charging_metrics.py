@@ -19,11 +19,7 @@ from paymentd.metrics import Metrics
 from paymentd.observability.charging import MeasuredCharger, ReconciliationGauge, measure_gateway
 from paymentd.payments import Approved, Declined, Unknown
 from tests.gateways.support import GENERIC_DECLINE, SUCCESS, charge_request
-
-
-def value(metrics: Metrics, name: str, **labels: str) -> float:
-    found = metrics.registry.get_sample_value(name, labels)
-    return 0.0 if found is None else found
+from tests.observability.support import value
 
 
 @pytest.fixture

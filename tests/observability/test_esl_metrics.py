@@ -11,19 +11,9 @@ from paymentd.eslio import CallSession, InboundClient, OutboundServer
 from paymentd.metrics import EslInboundMetrics, EslServerMetrics, Metrics
 from paymentd.testing import FreeSwitchSimulator
 from tests.eslio.peers import RawPeer, event
-
-CONNECT_REPLY = (
-    b"Event-Name: CHANNEL_DATA\nUnique-ID: u-1\nContent-Type: command/reply\n"
-    b"Reply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n\n"
-)
-OK = b"Content-Type: command/reply\nReply-Text: +OK\n\n"
+from tests.observability.support import CONNECT_REPLY, OK, value
 
 Handler = Callable[[CallSession], Awaitable[None]]
-
-
-def value(metrics: Metrics, name: str, **labels: str) -> float:
-    found = metrics.registry.get_sample_value(name, labels)
-    return 0.0 if found is None else found
 
 
 @pytest.fixture

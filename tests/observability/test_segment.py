@@ -17,6 +17,8 @@ from paymentd.hooks import SessionContext
 from paymentd.metrics import Metrics
 from paymentd.observability.segment import SEGMENT_SUBCLASS, SegmentMarker, timestamp
 from paymentd.testing import FreeSwitchSimulator
+from tests.eslio.peers import RawPeer
+from tests.observability.support import CONNECT_REPLY, OK
 
 SEGMENT = "CUSTOM paymentd::segment"
 STARTED = datetime.datetime(2026, 11, 27, 15, 0, 1, 234567, tzinfo=datetime.UTC)
@@ -155,3 +157,36 @@ async def test_a_session_that_never_started_is_not_marked(simulator: FreeSwitchS
         "paymentd_segment_marks_total", {"phase": "end", "outcome": "skipped"}
     )
     assert skipped == 1
+
+
+async def test_a_refused_marker_is_counted_as_failed() -> None:
+    metrics = Metrics()
+    marker = SegmentMarker(metrics)
+    marked = asyncio.Event()
+
+    async def session(call: CallSession) -> None:
+        await marker.session_started(context(call), call)
+        marked.set()
+
+    server = OutboundServer(session, port=0, command_timeout=2.0)
+    await server.start()
+    try:
+        peer = await RawPeer.open(server.port)
+        for _ in range(3):  # connect, myevents, linger
+            await peer.read_command()
+        peer.send(CONNECT_REPLY + OK + OK)
+        for _ in range(3):  # the three uuid_setvar
+            assert (await peer.read_command()).startswith(b"api uuid_setvar u-1 paymentd_segment_")
+        refusal = b"-ERR No such channel!\n"
+        answer = b"Content-Type: api/response\nContent-Length: %d\n\n" % len(refusal) + refusal
+        peer.send(answer * 3)
+        assert (await peer.read_command()).startswith(b"sendevent CUSTOM\n")
+        peer.reply("+OK 5b7a2b10-0000-4000-8000-000000000000")
+        await asyncio.wait_for(marked.wait(), 5)
+        peer.close()
+    finally:
+        await server.shutdown(0)
+    failed = metrics.registry.get_sample_value(
+        "paymentd_segment_marks_total", {"phase": "start", "outcome": "failed"}
+    )
+    assert failed == 1
