@@ -54,7 +54,7 @@ from paymentd.esl.connection import Reply
 from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import CommandTimeout, ConnectionLost, NotConnected
 
-__all__ = ["BridgeWatch", "LegError", "LegMover", "Legs", "Switchboard"]
+__all__ = ["LegError", "LegMover", "LegWatch", "Legs", "Switchboard"]
 
 log = logging.getLogger("paymentd.agent.legs")
 
@@ -75,46 +75,53 @@ class Switchboard(Protocol):
     async def api(self, command: str, timeout: float | None = None) -> Reply: ...
 
 
-class BridgeWatch:
-    """Which legs FreeSWITCH says are bridged, from CHANNEL_BRIDGE / CHANNEL_UNBRIDGE.
+class LegWatch:
+    """What FreeSWITCH's events say about legs: CHANNEL_BRIDGE, CHANNEL_UNBRIDGE, CHANNEL_PARK.
 
     ``bridge_uuid`` outlives a bridge, so the events are the better witness: a leg
-    seen unbridged is not offered for a payment, and a re-bridge is confirmed
-    before the agent's safety net is taken away.
+    seen unbridged is not offered for a payment, the agent's hold audio waits until
+    it is parked (a broadcast queued while it is still bridged dies with the
+    bridge), and a re-bridge is confirmed before the agent's safety net is taken away.
     """
 
     def __init__(self) -> None:
         self._unbridged: set[str] = set()
-        self._bridges: dict[frozenset[str], int] = {}
+        #: How many times each pair was bridged and each leg parked.
+        self._counts: dict[frozenset[str], int] = {}
         self._changed = asyncio.Event()
 
-    def seen(self, name: str, a: str | None, b: str | None, hung_up: str | None = None) -> None:
-        """An event: ``CHANNEL_BRIDGE`` / ``CHANNEL_UNBRIDGE`` of ``a`` and ``b``, or a hang-up."""
-        if a and b and name == "CHANNEL_BRIDGE":
+    def seen(self, name: str, leg: str | None, a: str | None = None, b: str | None = None) -> None:
+        """An event about ``leg`` (``Unique-ID``) and the bridge's ``a`` and ``b``."""
+        if name == "CHANNEL_BRIDGE" and a and b:
             self._unbridged -= {a, b}
-            pair = frozenset((a, b))
-            self._bridges[pair] = self._bridges.get(pair, 0) + 1
-            self._changed.set()
-            self._changed = asyncio.Event()
-        elif a and b and name == "CHANNEL_UNBRIDGE":
+            self._count(frozenset((a, b)))
+        elif name == "CHANNEL_UNBRIDGE" and a and b:
             self._unbridged |= {a, b}
-        if hung_up:
-            self._unbridged.discard(hung_up)
-            self._bridges = {p: n for p, n in self._bridges.items() if hung_up not in p}
+        elif name == "CHANNEL_PARK" and leg:
+            self._count(frozenset((leg,)))
+        elif name == "CHANNEL_HANGUP" and leg:
+            self._unbridged.discard(leg)
+            self._counts = {key: n for key, n in self._counts.items() if leg not in key}
+
+    def _count(self, key: frozenset[str]) -> None:
+        self._counts[key] = self._counts.get(key, 0) + 1
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def known_unbridged(self, leg: str) -> bool:
         return leg in self._unbridged
 
-    def mark(self, a: str, b: str) -> int:
-        """How many bridges of ``a`` and ``b`` were seen so far (before asking for another)."""
-        return self._bridges.get(frozenset((a, b)), 0)
+    def mark(self, *legs: str) -> int:
+        """How often the pair was bridged (or the one leg parked) so far: take it before
+        asking FreeSWITCH, then :meth:`wait` for the next."""
+        return self._counts.get(frozenset(legs), 0)
 
-    async def wait(self, a: str, b: str, mark: int, timeout: float) -> bool:
-        """True once a bridge of ``a`` and ``b`` newer than ``mark`` is seen."""
-        pair = frozenset((a, b))
+    async def wait(self, legs: tuple[str, ...], mark: int, timeout: float) -> bool:
+        """True once a bridge of the pair (a park of the leg) newer than ``mark`` is seen."""
+        key = frozenset(legs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self._bridges.get(pair, 0) <= mark:
+        while self._counts.get(key, 0) <= mark:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -152,11 +159,9 @@ class Legs:
     muted: bool = False
     #: The customer is bridged to the agent right now (mute mode, once re-bridged).
     bridged: bool = False
-
-    @property
-    def agent_parks_by_itself(self) -> bool:
-        """The agent's leg parked after bridges before we touched it (a nailed-up agent)."""
-        return _true(self.agent_settings.get("park_after_bridge"))
+    #: The agent's leg parked after bridges before we touched it (a nailed-up agent):
+    #: releasing it leaves it parked instead of hanging it up.
+    agent_parks_by_itself: bool = False
 
 
 def _true(value: str | None) -> bool:
@@ -170,14 +175,14 @@ class LegMover:
         self,
         config: AgentConfig,
         park_audio: str,
-        bridges: BridgeWatch,
+        watch: LegWatch,
         *,
-        bridge_confirm_seconds: float = 2.0,
+        event_wait_seconds: float = 2.0,
     ) -> None:
         self._config = config
         self._park_audio = park_audio
-        self.bridges = bridges
-        self._confirm_seconds = bridge_confirm_seconds
+        self.watch = watch
+        self._event_wait = event_wait_seconds
 
     # -- finding the agent ----------------------------------------------------------------
 
@@ -206,6 +211,7 @@ class LegMover:
         c, g = legs.customer, legs.agent
         try:
             legs.agent_settings = await self._read(esl, g, _AGENT_SETTINGS)
+            legs.agent_parks_by_itself = _true(legs.agent_settings["park_after_bridge"])
             await _ok(esl, f"uuid_setvar {g} park_after_bridge true")
             await _ok(esl, f"uuid_setvar {g} hangup_after_bridge false")
             if legs.mode is LegMode.MUTE:
@@ -220,6 +226,7 @@ class LegMover:
                 legs.customer_settings = await self._read(esl, c, _CUSTOMER_SETTINGS)
                 await _ok(esl, f"uuid_setvar {c} park_after_bridge true")
                 await _ok(esl, f"uuid_setvar {c} bridge_filter_dtmf true")
+            parks = self.watch.mark(g)
             await _ok(
                 esl,
                 f"uuid_transfer {c} {config.secure_extension} XML {config.secure_context}",
@@ -228,7 +235,9 @@ class LegMover:
             await self._restore(esl, legs)
             raise
         if legs.mode is LegMode.DETACH and self._park_audio:
-            # The agent is parked: something better than dead air until the customer is back.
+            # Something better than dead air until the customer is back, once the agent
+            # is parked (played into the ending bridge, it would stop with it).
+            await self.watch.wait((g,), parks, self._event_wait)
             await _quietly(esl, f"uuid_broadcast {g} {self._park_audio} aleg")
 
     async def _read(
@@ -278,12 +287,12 @@ class LegMover:
             legs.muted = False
         confirmed = True
         if not legs.bridged:
-            mark = self.bridges.mark(legs.customer, g)
+            mark = self.watch.mark(legs.customer, g)
             reply = await _api(esl, f"uuid_bridge {legs.customer} {g}")
             if not reply.ok:
                 raise LegError("agent_gone", "the agent's leg is gone")
             legs.bridged = True
-            confirmed = await self.bridges.wait(legs.customer, g, mark, self._confirm_seconds)
+            confirmed = await self.watch.wait((legs.customer, g), mark, self._event_wait)
             if not confirmed:
                 log.warning(
                     "bridge of %s and %s not confirmed: %s keeps parking", legs.customer, g, g
@@ -296,15 +305,13 @@ class LegMover:
         """The agent does not get the customer back: free the agent's leg as FreeSWITCH
         would have without us (hang it up, unless it parked after bridges by itself)."""
         g = legs.agent
-        exists = await _api(esl, f"uuid_exists {g}")
-        if exists.text.strip() != "true":
-            await self._unmask(esl, legs)
-            return
-        if legs.mode is LegMode.DETACH:
-            await _quietly(esl, f"uuid_break {g} all")
-        await self._set_variables(esl, g, variables)
+        agent_up = (await _api(esl, f"uuid_exists {g}")).text.strip() == "true"
+        if agent_up:
+            if legs.mode is LegMode.DETACH:
+                await _quietly(esl, f"uuid_break {g} all")
+            await self._set_variables(esl, g, variables)
         await self._restore(esl, legs)
-        if not legs.agent_parks_by_itself:
+        if agent_up and not legs.agent_parks_by_itself:
             await _quietly(esl, f"uuid_kill {g} NORMAL_CLEARING")
 
     async def _set_variables(

@@ -33,7 +33,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from paymentd.agent.config import AgentConfig, LegMode
-from paymentd.agent.legs import BridgeWatch, LegError, LegMover, Legs, Switchboard
+from paymentd.agent.legs import LegError, LegMover, Legs, LegWatch, Switchboard
 from paymentd.agent.payments import AgentPayment, PaymentParameters, PaymentRegistry, PaymentStatus
 from paymentd.capture.actions import Progress, ProgressKind, SessionOutcome
 from paymentd.capture.call import CallInfo
@@ -53,8 +53,8 @@ __all__ = ["AgentCall", "AgentHooks", "AgentService", "PaymentConflict"]
 
 log = logging.getLogger("paymentd.agent")
 
-#: What the inbound connection listens to: hang-ups, and bridges (to know who is bridged).
-_EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE")
+#: What the inbound connection listens to: hang-ups, bridges and parks (to follow the legs).
+_EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_PARK")
 
 
 class PaymentConflict(Exception):
@@ -110,8 +110,8 @@ class AgentService:
         park_audio = self.config.park_audio or (
             f"endless_playback::{sounds / 'music' / '8000' / 'paymentd_hold.wav'}"
         )
-        self.bridges = BridgeWatch()
-        self.mover = LegMover(self.config, park_audio, self.bridges)
+        self.watch = LegWatch()
+        self.mover = LegMover(self.config, park_audio, self.watch)
         self.hooks = AgentHooks(self)
         self.refused = Counter(
             "paymentd_agent_api_refused",
@@ -192,7 +192,7 @@ class AgentService:
         if running is not None:
             raise PaymentConflict(running)
         esl = _PreferInbound(self.inbound, None)
-        if self.bridges.known_unbridged(call_uuid):
+        if self.watch.known_unbridged(call_uuid):
             raise LegError("call_not_bridged", "the call is not bridged to an agent")
         agent = await self.mover.find_agent(esl, call_uuid)
         running = self.payments.active_on(call_uuid, agent)
@@ -331,11 +331,11 @@ class AgentService:
 
     def _on_event(self, event: Event) -> None:
         name = event.name
-        self.bridges.seen(
+        self.watch.seen(
             name,
+            event.unique_id,
             event.headers.get("Bridge-A-Unique-ID"),
             event.headers.get("Bridge-B-Unique-ID"),
-            event.unique_id if name == "CHANNEL_HANGUP" else None,
         )
         if name != "CHANNEL_HANGUP" or not event.unique_id or self.registry is None:
             return

@@ -1,0 +1,68 @@
+"""The [agent] section: strict, with messages that name the key and never a token."""
+
+from __future__ import annotations
+
+import pytest
+
+from paymentd.config import ConfigError, parse_config
+
+TOKEN = "t" * 32
+
+
+def agent(**values: object) -> dict[str, object]:
+    return {"agent": values}
+
+
+def test_defaults_detach_and_mute_on_loopback() -> None:
+    config = parse_config({})
+    assert config.agent.default_mode == "detach"
+    assert config.agent.modes == ("detach", "mute")
+    assert str(config.agent.address) == "127.0.0.1:8090"
+    assert not config.agent.tls
+
+
+def test_agent_mode_without_a_token_cannot_start() -> None:
+    assert parse_config({}).agent.problems() == [
+        "agent.tokens: agent mode needs at least one API token"
+    ]
+    assert parse_config(agent(tokens=[TOKEN])).agent.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"tokens": ["short-token"]}, "agent.tokens: token #1 is shorter than 24 characters"),
+        ({"tokens": [TOKEN, TOKEN]}, "agent.tokens: lists a token twice"),
+        ({"tokens": [TOKEN + " x"]}, "agent.tokens: token #1 must be printable ASCII"),
+        ({"tls_cert": "/x.pem"}, "agent.tls_cert: tls_cert and tls_key go together"),
+        ({"default_mode": "mute", "modes": ["detach"]}, "agent.default_mode: 'mute' is not in"),
+        ({"modes": ["whisper"]}, "agent.modes: unknown mode 'whisper'"),
+        ({"secure_extension": "pay secure"}, "agent.secure_extension: must be one dialplan word"),
+        ({"listen": "nowhere"}, "agent.listen: expected HOST:PORT"),
+        ({"park_audio": "a b.wav"}, "agent.park_audio: must not contain spaces"),
+        ({"arrival_timeout": 0}, "agent.arrival_timeout: must be greater than 0"),
+        ({"tokenz": [TOKEN]}, "agent: unknown key(s): tokenz"),
+    ],
+)
+def test_bad_settings_are_named(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(agent(**values))
+    assert message in str(caught.value)
+    assert "short-token" not in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_tokens_stay_out_of_repr() -> None:
+    config = parse_config(agent(tokens=[TOKEN]))
+    assert TOKEN not in repr(config)
+
+
+def test_missing_tls_files_are_reported() -> None:
+    config = parse_config(
+        agent(tokens=[TOKEN], tls_cert="/nonexistent.crt", tls_key="/nonexistent.key")
+    )
+    assert config.agent.tls
+    assert config.agent.problems() == [
+        "agent.tls_cert: no such file: /nonexistent.crt",
+        "agent.tls_key: no such file: /nonexistent.key",
+    ]
