@@ -235,9 +235,7 @@ def _strict_converter() -> cattrs.Converter:
         (item_type, *_rest) = type_.__args__
         return tuple(conv.structure(v, item_type) for v in value)
 
-    conv.register_structure_hook_func(
-        lambda t: getattr(t, "__origin__", None) is tuple, sequence
-    )
+    conv.register_structure_hook_func(lambda t: getattr(t, "__origin__", None) is tuple, sequence)
     return conv
 
 
