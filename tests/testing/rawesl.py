@@ -108,12 +108,15 @@ class Peer:
         return self.pending.pop(0)
 
     async def command(self, text: str, timeout: float = 5.0) -> Message:
-        """Send a command and return its reply, skipping events in between."""
+        """Send a command and return its reply; events that came first stay unread."""
         await self.send(text if text.endswith("\n\n") else text + "\n\n")
+        skipped = []
         while True:
             message = await self.next(timeout)
             if message.content_type in ("command/reply", "api/response", "text/disconnect-notice"):
+                self.pending[:0] = skipped
                 return message
+            skipped.append(message)
 
     async def event(self, name: str, app: str | None = None, timeout: float = 5.0) -> Message:
         """Skip to the next event of that name (and application)."""
