@@ -552,11 +552,12 @@ class Session:
         audio = self._resolve(file)
         if audio is None:
             self.log("ERR", "switch_ivr_play_say.c:1478", f"Can't open {file}")
-            record = PromptRecord(
-                file, app, ch.uuid, self.switch.clock.real_now(), status="not-found"
-            )
-            record.stopped = record.started
+            # Nothing was heard, but the far end's record says what was tried.
+            record = PromptRecord(file, app, ch.uuid, self.switch.clock.real_now())
             self.prompts.append(record)
+            for observer in list(self.observers):
+                observer.prompt_started(record)
+            self._prompt_stopped(record, PlayStatus.NOTFOUND)
             return PlayStatus.NOTFOUND
         fields = {"Playback-File-Type": _file_type(file), "Playback-File-Path": file}
         self.fire_channel("PLAYBACK_START", fields)
