@@ -5,8 +5,8 @@ reads a handful of them, so nothing is split or decoded until it is asked for.
 Lookups search the raw block for ``\\n<name>:`` *before* any decoding: a value
 can never contain a raw newline (FreeSWITCH percent-encodes it), so a match is
 always a real line start and a caller-controlled value cannot forge a header.
-The first line (``Event-Name`` in every event) is matched in its exact case
-without lowering the block; other names search a lower-cased copy made once, so
+Names are searched in a lower-cased copy of the block, made once and only when a
+header is read (the parser reads ``Event-Name`` from the first line itself), so
 the first line of any case wins.
 Values are percent-decoded with ``unquote`` semantics (``+`` stays ``+``) and
 turned into text leniently: bytes that are not UTF-8 become U+FFFD, and the
@@ -96,32 +96,28 @@ class Headers:
         return f"<{type(self).__name__} {len(self)} headers>"
 
 
-# name -> (b"Name:", b"name:", b"\\nname:") and their lengths, or None for a name
-# no line can carry.  Names come from code, so the cache stays small; it is bounded anyway.
-_Needles = tuple[bytes, int, bytes, int, bytes, int] | None
-_NEEDLES: dict[str, _Needles] = {}
+# name -> (b"\\nname:", its length), or None for a name no line can carry.  Names
+# come from code, so the cache stays small; it is bounded anyway.
+_NEEDLES: dict[str, tuple[bytes, int] | None] = {}
 _NEEDLES_MAX = 4096
 
 
-def _needles(name: str) -> _Needles:
+def _needle(name: str) -> tuple[bytes, int] | None:
     if name in _NEEDLES:
         return _NEEDLES[name]
     try:
         raw = name.encode("latin-1")
     except UnicodeEncodeError:
-        needles: _Needles = None
+        needle = None
     else:
         # A line's name ends at its first colon, so a name with a colon never matches.
         if not raw or b":" in raw or b"\n" in raw or b"\r" in raw:
-            needles = None
+            needle = None
         else:
-            exact = raw + b":"
-            first = raw.lower() + b":"
-            needle = b"\n" + first
-            needles = (exact, len(exact), first, len(first), needle, len(needle))
+            needle = (b"\n" + raw.lower() + b":", len(raw) + 2)
     if len(_NEEDLES) < _NEEDLES_MAX:
-        _NEEDLES[name] = needles
-    return needles
+        _NEEDLES[name] = needle
+    return needle
 
 
 class WireHeaders(Headers):
@@ -155,30 +151,26 @@ class WireHeaders(Headers):
         return WireHeaders(self._data, encoded=encoded, end=self._end)
 
     def _lowered(self) -> bytes:
+        """The block in lower case after a newline, so that every line starts ``\\n<name>:``.
+
+        Offsets in it are one more than in the block.
+        """
         lower = self._lower
         if lower is None:
             data = self._data
-            # Searches stop at the block's end; only skip lowering a large own body.
-            if len(data) - self._end > 4096:
+            # An event's block is followed by its blank line, which no needle matches.
+            if len(data) - self._end > 2:
                 data = data[: self._end]
-            lower = self._lower = data.lower()
+            lower = self._lower = (b"\n" + data).lower()
         return lower
 
     def _find(self, name: str) -> int:
         """Where the value of the first line named ``name`` (any case) starts, or -1."""
-        needles = _NEEDLES.get(name) or _needles(name)
-        if needles is None:
+        needle = _NEEDLES.get(name) or _needle(name)
+        if needle is None:
             return -1
-        exact, exact_len, first, first_len, needle, needle_len = needles
-        end = self._end
-        # Event-Name is the first line of every FreeSWITCH event: no lowering for it.
-        if self._data.startswith(exact, 0, end):
-            return exact_len
-        lower = self._lower or self._lowered()
-        if lower.startswith(first, 0, end):
-            return first_len
-        pos = lower.find(needle, 0, end)
-        return pos if pos < 0 else pos + needle_len
+        pos = (self._lower or self._lowered()).find(needle[0])
+        return pos if pos < 0 else pos + needle[1] - 1
 
     def _value_at(self, start: int) -> bytes:
         data = self._data
@@ -199,22 +191,15 @@ class WireHeaders(Headers):
 
     def get(self, name: str, default: str | None = None) -> str | None:
         # _find and _value_at, inlined: this runs for every header paymentd reads.
-        needles = _NEEDLES.get(name) or _needles(name)
-        if needles is None:
+        needle = _NEEDLES.get(name) or _needle(name)
+        if needle is None:
             return default
+        start = (self._lower or self._lowered()).find(needle[0])
+        if start < 0:
+            return default
+        start += needle[1] - 1
         data = self._data
         end = self._end
-        if data.startswith(needles[0], 0, end):
-            start = needles[1]
-        else:
-            lower = self._lower or self._lowered()
-            if lower.startswith(needles[2], 0, end):
-                start = needles[3]
-            else:
-                pos = lower.find(needles[4], 0, end)
-                if pos < 0:
-                    return default
-                start = pos + needles[5]
         stop = data.find(b"\n", start, end)
         if stop < 0:
             stop = end
@@ -234,19 +219,15 @@ class WireHeaders(Headers):
         return None if start < 0 else self._value_at(start)
 
     def get_all_bytes(self, name: str) -> list[bytes]:
-        needles = _needles(name)
-        if needles is None:
+        needle = _needle(name)
+        if needle is None:
             return []
-        _, _, first, first_len, needle, needle_len = needles
-        end = self._end
         lower = self._lowered()
         out: list[bytes] = []
-        if lower.startswith(first, 0, end):
-            out.append(self._value_at(first_len))
-        pos = lower.find(needle, 0, end)
+        pos = lower.find(needle[0])
         while pos >= 0:
-            out.append(self._value_at(pos + needle_len))
-            pos = lower.find(needle, pos + needle_len, end)
+            out.append(self._value_at(pos + needle[1] - 1))
+            pos = lower.find(needle[0], pos + needle[1])
         return out
 
     def items_bytes(self) -> list[tuple[str, bytes]]:
