@@ -48,6 +48,17 @@ def key(message: Message) -> list[str]:
     ]
 
 
+def stable(values: dict[str, str]) -> dict[str, str]:
+    """An interrupted playback reports what it read, in 2048 ms blocks; which block it
+    was in depends on scheduling here (time runs 50 times faster), so only the fact
+    that it was cut short is compared."""
+    out = dict(values)
+    millis = out.get("variable_playback_ms", "")
+    if millis.isdigit() and int(millis) % 2048 == 0:
+        out["variable_playback_ms"] = "a whole number of 2048 ms blocks"
+    return out
+
+
 def values(message: Message, port: int) -> dict[str, str]:
     """The values of the headers the fixture keeps (those that carry no id or time);
     the captures' socket went to port 8084."""
@@ -249,4 +260,4 @@ async def test_simulated_call_matches_capture(scenario: str, paymentd: Paymentd)
         actual, expected, strict=True
     ):
         assert actual_names == expected_names, actual_key
-        assert actual_values == expected_values, actual_key
+        assert stable(actual_values) == stable(expected_values), actual_key
