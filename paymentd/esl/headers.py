@@ -158,9 +158,10 @@ class WireHeaders(Headers):
         lower = self._lower
         if lower is None:
             data = self._data
+            end = self._end
             # An event's block is followed by its blank line, which no needle matches.
-            if len(data) - self._end > 2:
-                data = data[: self._end]
+            if end != len(data) and data[end:] != b"\n\n":
+                data = data[:end]
             lower = self._lower = (b"\n" + data).lower()
         return lower
 

@@ -153,6 +153,27 @@ def test_raw_is_the_block_as_received() -> None:
     assert WireHeaders(block, encoded=True).raw == block
 
 
+@pytest.mark.parametrize("tail", [b"\n\n", b"\nB: 2", b"B:", b"\n\nB: 2\n"])
+def test_a_block_that_ends_before_its_data(tail: bytes) -> None:
+    # Plain events keep the blank line and their own body after the block.
+    h = WireHeaders(b"A: 1" + tail, encoded=True, end=4)
+    assert h.raw == b"A: 1"
+    assert h.items() == [("A", "1")]
+    assert h.get("A") == "1"
+    assert h.get("B") is None
+    assert h.get_all("B") == []
+    assert h.reinterpret(encoded=False).get("B") is None
+
+
+def test_a_name_cut_by_the_end_of_the_block_is_not_found() -> None:
+    # The block is "A: 1\nB": its last line has no colon, whatever follows it.
+    for data in (b"A: 1\nB:", b"A: 1\nB: ", b"A: 1\nB: 2"):
+        h = WireHeaders(data, encoded=True, end=6)
+        assert h.get("B") is None
+        assert h.get_all("B") == []
+        assert h.items() == [("A", "1")]
+
+
 def test_empty_block() -> None:
     h = WireHeaders(b"", encoded=True)
     assert h.items() == []
