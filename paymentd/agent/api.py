@@ -236,7 +236,7 @@ async def payment_events(request: web.Request) -> web.StreamResponse:
         ping_interval=service.config.sse_ping_seconds,
         headers={"Cache-Control": "no-store"},
     ) as stream:
-        async for event in payment.follow(after):
+        async for event in payment.follow(after, until=service.closing):
             await stream.send(event.json(), id=str(event.sequence), event=event.name)
     return stream
 

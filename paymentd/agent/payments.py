@@ -157,17 +157,27 @@ class AgentPayment:
         self._changed = asyncio.Event()
         return event
 
-    async def follow(self, after: int = 0) -> AsyncIterator[PaymentEvent]:
-        """Every event with a sequence above ``after``, then live ones until the payment ends."""
+    async def follow(
+        self, after: int = 0, *, until: asyncio.Event | None = None
+    ) -> AsyncIterator[PaymentEvent]:
+        """Every event with a sequence above ``after``, then live ones until the payment
+        ends (or ``until`` is set: the daemon is stopping)."""
         position = max(0, after)
         while True:
             while position < len(self.events):
                 event = self.events[position]
                 position += 1
                 yield event
-            if self.finished:
+            if self.finished or (until is not None and until.is_set()):
                 return
-            await self._changed.wait()
+            waiters = {asyncio.ensure_future(self._changed.wait())}
+            if until is not None:
+                waiters.add(asyncio.ensure_future(until.wait()))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
 
     # -- life ---------------------------------------------------------------------------
 

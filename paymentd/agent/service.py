@@ -135,6 +135,8 @@ class AgentService:
         #: Releases that could not reach FreeSWITCH, retried when it is back.
         self._pending: list[tuple[Legs, tuple[tuple[str, str], ...]]] = []
         self._runner: web.AppRunner | None = None
+        #: Set when the daemon stops: event streams end instead of holding the shutdown.
+        self.closing = asyncio.Event()
         self._reconnects = 0
 
     # -- life ---------------------------------------------------------------------------------
@@ -164,6 +166,7 @@ class AgentService:
         log.info("agent API listening on %s://%s:%d", scheme, address.host, self.http_port)
 
     async def stop(self) -> None:
+        self.closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
         for task in [*self._timers.values(), *self._tasks]:

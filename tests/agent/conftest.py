@@ -2,40 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.agent.harness import AgentWorld, Desk, card_data_in_stream
+
+WorldFactory = Callable[..., Awaitable[AgentWorld]]
 
 #: Every desk opened by the running test (their streams are scanned at its end).
 DESKS: list[Desk] = []
 
 
 @pytest.fixture
-async def world(tmp_path: object) -> AsyncIterator[AgentWorld]:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
+async def world(tmp_path: Path) -> AsyncIterator[AgentWorld]:
     world = await AgentWorld.start(tmp_path)
     yield world
     await world.close()
 
 
 @pytest.fixture
-async def desk(world: AgentWorld) -> AsyncIterator[Desk]:
-    desk = Desk(world.api_port)
+async def make_world(tmp_path: Path) -> AsyncIterator[WorldFactory]:
+    """A world with other settings: ``await make_world(agent={...}, secure_extension=False)``."""
+    worlds: list[AgentWorld] = []
+
+    async def make(**options: Any) -> AgentWorld:
+        world = await AgentWorld.start(tmp_path / f"world-{len(worlds)}", **options)
+        worlds.append(world)
+        return world
+
+    yield make
+    for world in worlds:
+        await world.close()
+
+
+def open_desk(port: int, **options: Any) -> Desk:
+    """A desk whose streams the card-data scan reads at the end of the test."""
+    desk = Desk(port, **options)
     DESKS.append(desk)
-    yield desk
-    await desk.close()
+    return desk
+
+
+@pytest.fixture
+async def desk(world: AgentWorld) -> Desk:
+    return open_desk(world.api_port)
 
 
 @pytest.fixture(autouse=True)
-def no_card_data_in_event_streams() -> object:
+async def no_card_data_in_event_streams() -> AsyncIterator[None]:
     """Every stream any desk read in this test: zero card data."""
     DESKS.clear()
     yield
-    streams = [stream for desk in DESKS for stream in desk.streams]
+    desks = list(DESKS)
     DESKS.clear()
-    found = [hit for stream in streams for hit in card_data_in_stream(stream)]
+    for desk in desks:
+        await desk.close()
+    found = [hit for d in desks for stream in d.streams for hit in card_data_in_stream(stream)]
     assert not found, found

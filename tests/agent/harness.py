@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -87,6 +88,7 @@ class AgentWorld:
     async def start(
         cls, tmp_path: Path, *, secure_extension: bool = True, **sections: dict[str, Any]
     ) -> AgentWorld:
+        await asyncio.to_thread(tmp_path.mkdir, parents=True, exist_ok=True)
         sim = FreeSwitchSimulator(
             time_scale=SCALE, sounds=sounds_from(default_sounds_root()), seed=5
         )
@@ -316,6 +318,8 @@ class AgentEar:
         self.payment_id = payment_id
         self.violations: list[str] = []
         self.samples = 0
+        #: At every look: when, and whether the two legs were bridged.
+        self.looks: list[tuple[str, bool]] = []
         self._keys_before = len(call.agent.keys_heard)
         self._prompts_before = len(call.agent.heard)
         self._task: asyncio.Task[None] | None = None
@@ -332,6 +336,7 @@ class AgentEar:
         if not self.capturing() or agent.session is None or agent.session.channel.down:
             return
         self.samples += 1
+        self.looks.append((when, bridged(self.call)))
         hearing = self.world.sim.hearing(self.call.agent_uuid)
         if hearing.hears_partner:
             self.violations.append(f"{when}: the agent hears the customer")
@@ -500,3 +505,23 @@ def hear_each_other(world: AgentWorld, call: AgentCall) -> bool:
 def data_of(stream: EventStream, kind: str) -> list[dict[str, Any]]:
     """The progress events of one kind."""
     return [d for d in stream.of("progress") if d["kind"] == kind]
+
+
+async def ledger_session(ledger: Path, session_id: str) -> dict[str, Any] | None:
+    """The ledger's row of a session (the daemon's SQLite file), once it has ended."""
+
+    def read() -> dict[str, Any] | None:
+        with sqlite3.connect(ledger) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute(
+                "SELECT * FROM ledger_sessions WHERE session_id = ? AND ended_at IS NOT NULL",
+                (session_id,),
+            ).fetchone()
+        return None if row is None else dict(row)
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while (row := await asyncio.to_thread(read)) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(0.02)
+    return row

@@ -26,6 +26,7 @@ from tests.agent.harness import (
     card_steps,
     data_of,
     hear_each_other,
+    ledger_session,
     record_both_legs,
     start_run,
     wait_until,
@@ -117,6 +118,15 @@ async def test_success_agent_hears_only_hold_audio_recordings_masked_bridge_rest
     assert final["result"] == "success"
     assert final["returned_to_agent"] is True
     assert [e["id"] for e in stream.events] == [str(n) for n in range(1, len(stream.events) + 1)]
+    # The ledger knows the session by the payment's id, as an agent-mode session.
+    row = await ledger_session(tmp_path / "ledger.sqlite3", run.payment_id)
+    assert row is not None
+    assert (row["call_uuid"], row["mode"], row["reference"]) == (
+        call.customer.uuid,
+        "agent",
+        "INV-1",
+    )
+    assert row["result"] == "success"
 
 
 async def test_a_decline_then_another_card(world: AgentWorld, desk: Desk) -> None:

@@ -21,6 +21,12 @@ from paymentd.money import Money
 PARAMETERS = PaymentParameters(currency="USD", mode=LegMode.DETACH, amount=Money(12550, "USD"))
 
 
+async def settle() -> None:
+    """Let every ready task run."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
 def payment(number: int = 1) -> AgentPayment:
     return AgentPayment(f"p-{number}", f"call-{number}", f"agent-{number}", PARAMETERS)
 
@@ -34,16 +40,32 @@ async def test_a_follower_gets_the_past_then_the_live_events_then_the_end() -> N
             seen.append((event.sequence, event.name))
 
     task = asyncio.create_task(follow())
-    await asyncio.sleep(0)
+    await settle()
+    assert seen == [(1, "status")]
     p.set_status(PaymentStatus.CAPTURING)
     p.progress(Progress(ProgressKind.FIELD_REQUESTED, field=Field.CARD_NUMBER, attempt=1))
-    await asyncio.sleep(0)
+    await settle()
     assert seen == [(1, "status"), (2, "status"), (3, "progress")]
     p.finish(None, result=Result.CALLER_HUNG_UP.value)
     await asyncio.wait_for(task, 1)
     assert seen[3:] == [(4, "outcome"), (5, "status")]
     assert p.events[3].data["result"] == "caller-hung-up"
     assert p.events[4].data["status"] == "finished"
+
+
+async def test_a_follower_stops_when_told_to() -> None:
+    p = payment()
+    stopping = asyncio.Event()
+    seen = []
+
+    async def follow() -> None:
+        seen.extend([event.sequence async for event in p.follow(until=stopping)])
+
+    task = asyncio.create_task(follow())
+    await settle()
+    stopping.set()
+    await asyncio.wait_for(task, 1)
+    assert seen == [1]
 
 
 async def test_a_follower_resumes_after_the_last_event_it_saw() -> None:
