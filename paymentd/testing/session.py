@@ -792,7 +792,6 @@ class Session:
         self.set_running_state(ChannelState.CS_REPORTING)
         self.fire(ch.event("CHANNEL_HANGUP_COMPLETE", {"Hangup-Cause": cause}))
         self.hangup_complete.set()
-        self.switch.reported(self)
 
     def _destroy(self) -> None:
         ch = self.channel

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -340,14 +339,6 @@ class FreeSwitchSimulator:
     def everything_text(self) -> str:
         """Bus, log and transcripts together: one string to scan for card data."""
         return "\n".join([self.bus_text(), self.log_text(), self.transcript_text()])
-
-    def describe(self) -> dict[str, Any]:
-        """A small summary for failure messages."""
-        return {
-            "channels": [s.channel.name for s in self.switch.sessions.values()],
-            "events": len(self.switch.bus.history),
-            "connections": len(self.switch.listeners),
-        }
 
 
 async def _run_script(script: CallerScript, caller: Caller) -> None:

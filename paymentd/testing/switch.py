@@ -320,9 +320,6 @@ class Switch:
             for listener in list(self._controllers.get(session.uuid, [])):
                 await listener.flush_now()
 
-    def reported(self, session: Session) -> None:
-        """CHANNEL_HANGUP_COMPLETE was fired."""
-
     def destroyed(self, session: Session) -> None:
         """CHANNEL_DESTROY was fired: the channel is gone."""
         self.sessions.pop(session.uuid, None)

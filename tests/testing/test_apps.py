@@ -6,7 +6,7 @@ import asyncio
 import wave
 from pathlib import Path
 
-from paymentd.testing import FreeSwitchSimulator, SoundCatalog
+from paymentd.testing import FreeSwitchSimulator, SoundCatalog, sounds_from
 from tests.testing.conftest import HELLO, SCALE
 from tests.testing.rawesl import Paymentd, Peer, execute
 
@@ -32,7 +32,7 @@ def write_wav(path: Path, seconds: float, rate: int = 8000) -> None:
 async def test_a_wav_plays_as_long_as_its_header_says(tmp_path: Path, paymentd: Paymentd) -> None:
     write_wav(tmp_path / "enter_card.wav", 1.5)
     write_wav(tmp_path / "wide.wav", 0.5, rate=16000)
-    sim = FreeSwitchSimulator(time_scale=SCALE, sounds=SoundCatalog([tmp_path], strict=True))
+    sim = FreeSwitchSimulator(time_scale=SCALE, sounds=sounds_from(tmp_path, strict=True))
     try:
         peer = await ready(sim, paymentd)
         loop = asyncio.get_running_loop()

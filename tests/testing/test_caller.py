@@ -41,6 +41,7 @@ async def test_a_coroutine_script(sim: FreeSwitchSimulator, paymentd: Paymentd) 
     async def caller(caller: Caller) -> None:
         prompt = await caller.wait_for_playback("card_prompt")
         assert prompt.status == "playing"
+        await caller.pause(0.01)
         await caller.press("4111111111111111#", gap=0.002)
         await caller.wait_for_playback("thanks")
         await caller.wait_for_hangup()
@@ -60,6 +61,7 @@ async def test_a_coroutine_script(sim: FreeSwitchSimulator, paymentd: Paymentd) 
 
 async def test_a_declarative_script(sim: FreeSwitchSimulator, paymentd: Paymentd) -> None:
     script = Script(
+        when_playing("nothing-plays-this").stay_silent(),
         when_playing("card_prompt").after(0.01).press("5555555555554444#", gap=0.002),
         when_playing("thanks").hang_up(),
     )

@@ -87,6 +87,10 @@ async def test_nolinger_closes_right_after_the_hangup(
 ) -> None:
     call, peer = await connected(sim, paymentd, "nolinger")
     await peer.command(HANGUP.format(cause="USER_BUSY"))
+    socket = await call.wait_socket_closed()
+    assert socket.sent.endswith(b"See you at ClueCon! http://www.cluecon.com/\n")
+    assert b"nolinger" in socket.received
+    assert (await call.wait_closed()).hangup_cause == "USER_BUSY"
     rest = await peer.drain()
     assert summary(rest)[-2:] == [("CHANNEL_HANGUP_COMPLETE", ""), ("notice", "disconnect")]
     report = next(m for m in rest if m.event_name == "CHANNEL_HANGUP_COMPLETE")

@@ -80,7 +80,9 @@ async def test_a_dropped_connection_and_a_reconnect(sim: FreeSwitchSimulator) ->
     await sim.inbound.drop_connections()
     # A cut connection: no goodbye, just the end.
     assert await first.drain() == []
+    assert sim.inbound.open_connections == []
     second = await authed(sim)
+    assert len(sim.inbound.open_connections) == 1
     assert (await api(second, "show channels count")) == "\n0 total.\n"
     port = sim.inbound.port
     await sim.inbound.stop()

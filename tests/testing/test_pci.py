@@ -285,3 +285,27 @@ async def test_keys_reach_the_socket_within_about_a_frame(paymentd: Paymentd) ->
         await hang_up(peer)
     finally:
         await simulator.close()
+
+
+async def test_scanning_everything_for_card_data(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """What a leak test scans: the bus, the log and every byte paymentd sent."""
+    call, peer = await answered(sim, paymentd)
+    await call.caller.press(f"{CARD}#", gap=0.002)
+    for _ in range(17):
+        await peer.event("DTMF")
+    await peer.command(execute("set", "paymentd_card_last4=1111"))
+    await peer.event("CHANNEL_EXECUTE_COMPLETE", "set")
+    clean = sim.everything_text()
+    assert CARD not in clean
+    assert "paymentd_card_last4" in clean
+    # A careless command is caught everywhere it went.
+    await peer.command(execute("set", f"oops={CARD}"))
+    await peer.event("CHANNEL_EXECUTE_COMPLETE", "set")
+    await hang_up(peer)
+    assert "<<< paymentd t=" in sim.transcript_text()
+    assert f"execute-app-arg: oops={CARD}" in sim.transcript_text()
+    assert f"oops={CARD}" in sim.bus_text("PRIVATE_COMMAND")
+    assert f"variable_oops: {CARD}" in sim.bus_text("CHANNEL_HANGUP_COMPLETE")
+    assert f"[oops]=[{CARD}]" in sim.log_text()
