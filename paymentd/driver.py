@@ -286,9 +286,10 @@ class CallDriver:
         self, task: _PlayTask, utterances: tuple[Utterance, ...], hold: bool
     ) -> None:
         try:
-            if hold:
-                # Round and round until StopPlayback breaks it.
-                await self._execute_playback(task, "endless_playback", HOLD_LOOP)
+            # Hold audio goes round until StopPlayback. Not with endless_playback: it
+            # restarts its file after a break (mod_dptools), so uuid_break cannot end it.
+            while hold and not (task.stop_requested or self._hung_up):
+                await self._execute_playback(task, "playback", HOLD_LOOP)
             for part, sensitive in _parts(utterances):
                 if task.stop_requested or self._hung_up:
                     break

@@ -36,7 +36,7 @@ __all__ = [
 #: The pause between digit groups ("4111 <pause> 1111") and around a spelled separator.
 GROUP_PAUSE_MS: Final = 300
 
-#: The argument of ``endless_playback`` while a gateway is slow: "please continue to hold",
+#: The ``playback`` argument the driver repeats while a gateway is slow: "please continue to hold",
 #: then twelve seconds of music, round and round (names relative to the voice directory).
 HOLD_LOOP: Final = "file_string://paymentd/please_hold.wav!music/paymentd_hold.wav"
 
