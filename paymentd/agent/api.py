@@ -28,7 +28,12 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from paymentd.agent.legs import LegError
-from paymentd.agent.payments import AgentPayment, IdempotencyConflict, PaymentParameters
+from paymentd.agent.payments import (
+    AgentPayment,
+    IdempotencyConflict,
+    PaymentConflict,
+    PaymentParameters,
+)
 from paymentd.agent.requests import InvalidRequest, check_call_uuid, parse_payment_request
 
 if TYPE_CHECKING:
@@ -169,27 +174,17 @@ async def create_payment(request: web.Request) -> web.StreamResponse:
         payment = await asyncio.shield(task)
     except LegError as exc:
         return error(_LEG_STATUS.get(exc.code, 502), exc.code, str(exc))
-    except _Conflict as exc:
+    except PaymentConflict as exc:
         return error(409, "payment_in_progress", str(exc), payment_id=exc.payment_id)
     return _json(payment.as_json(), 201, {"Location": f"/v1/payments/{payment.id}"})
-
-
-class _Conflict(Exception):
-    def __init__(self, payment_id: str) -> None:
-        self.payment_id = payment_id
-        super().__init__("a payment is already running on this call")
 
 
 async def _start(
     service: AgentService, scope: str, key: str, call_uuid: str, parameters: PaymentParameters
 ) -> AgentPayment:
-    from paymentd.agent.service import PaymentConflict
-
     payment: AgentPayment | None = None
     try:
         payment = await service.start_payment(call_uuid, parameters)
-    except PaymentConflict as exc:
-        raise _Conflict(exc.payment.id) from None
     finally:
         service.payments.settle_key(scope, key, payment)
     return payment

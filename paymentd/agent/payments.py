@@ -28,6 +28,7 @@ from paymentd.money import Money
 __all__ = [
     "AgentPayment",
     "IdempotencyConflict",
+    "PaymentConflict",
     "PaymentEvent",
     "PaymentParameters",
     "PaymentRegistry",
@@ -266,6 +267,14 @@ def _outcome_json(
         "decline_count": outcome.decline_count,
         "charge_attempts": outcome.charge_attempts,
     }
+
+
+class PaymentConflict(Exception):
+    """A payment already runs on this call or its agent."""
+
+    def __init__(self, payment_id: str) -> None:
+        self.payment_id = payment_id
+        super().__init__("a payment is already running on this call")
 
 
 class IdempotencyConflict(Exception):

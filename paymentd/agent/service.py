@@ -34,7 +34,13 @@ from prometheus_client import Counter
 
 from paymentd.agent.config import AgentConfig, LegMode
 from paymentd.agent.legs import LegError, LegMover, Legs, LegWatch, Switchboard
-from paymentd.agent.payments import AgentPayment, PaymentParameters, PaymentRegistry, PaymentStatus
+from paymentd.agent.payments import (
+    AgentPayment,
+    PaymentConflict,
+    PaymentParameters,
+    PaymentRegistry,
+    PaymentStatus,
+)
 from paymentd.capture.actions import Progress, ProgressKind, SessionOutcome
 from paymentd.capture.call import CallInfo
 from paymentd.capture.config import AgentRoutes, CaptureConfig, Route
@@ -49,20 +55,12 @@ from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.metrics import EslInboundMetrics, Metrics
 from paymentd.speech.layout import default_sounds_root
 
-__all__ = ["AgentCall", "AgentHooks", "AgentService", "PaymentConflict"]
+__all__ = ["AgentCall", "AgentHooks", "AgentService"]
 
 log = logging.getLogger("paymentd.agent")
 
 #: What the inbound connection listens to: hang-ups, bridges and parks (to follow the legs).
 _EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_PARK")
-
-
-class PaymentConflict(Exception):
-    """A payment is already running on this call."""
-
-    def __init__(self, payment: AgentPayment) -> None:
-        self.payment = payment
-        super().__init__("a payment is already running on this call")
 
 
 class _PreferInbound:
@@ -191,16 +189,14 @@ class AgentService:
         :class:`PaymentConflict`."""
         if not self.inbound.connected:
             raise LegError("freeswitch_unavailable", "paymentd is not connected to FreeSWITCH")
-        running = self.payments.active_on(call_uuid)
-        if running is not None:
-            raise PaymentConflict(running)
+        self._check_free(call_uuid)
         esl = _PreferInbound(self.inbound, None)
         if self.watch.known_unbridged(call_uuid):
             raise LegError("call_not_bridged", "the call is not bridged to an agent")
         agent = await self.mover.find_agent(esl, call_uuid)
-        running = self.payments.active_on(call_uuid, agent)
-        if running is not None:
-            raise PaymentConflict(running)
+        # Checked again after the await, and registered with no await in between: of
+        # concurrent requests for one call, exactly one gets past this point.
+        self._check_free(call_uuid, agent)
         payment = AgentPayment(str(uuid.uuid4()), call_uuid, agent, parameters)
         legs = Legs(customer=call_uuid, agent=agent, mode=parameters.mode)
         # Registered before the move: the customer may reach paymentd before the
@@ -225,6 +221,11 @@ class AgentService:
                 self._await_arrival(payment), name=f"arrival {payment.id}"
             )
         return payment
+
+    def _check_free(self, *legs: str) -> None:
+        running = self.payments.active_on(*legs)
+        if running is not None:
+            raise PaymentConflict(running.id)
 
     def cancel(self, payment: AgentPayment) -> bool:
         """The desktop cancels; False if the payment is already past cancelling."""

@@ -197,3 +197,16 @@ async def test_tls(make_world: WorldFactory, tmp_path: Path) -> None:
     plain = open_desk(world.api_port)
     with pytest.raises(aiohttp.ClientError):
         await plain.request("GET", f"/v1/payments/{UNKNOWN_PAYMENT}")
+
+
+async def test_two_desks_racing_for_one_call_start_one_payment(
+    world: AgentWorld, desk: Desk
+) -> None:
+    call = await world.agent_call()
+    replies = await asyncio.gather(
+        *(desk.start_payment(call.customer.uuid, key=f"race-{n}", amount="10.00") for n in range(3))
+    )
+    assert sorted(r.status for r in replies) == [201, 409, 409]
+    assert {r.body["error"]["code"] for r in replies if r.status == 409} == {"payment_in_progress"}
+    transfers = [c for c in api_commands(world) if c.startswith("uuid_transfer")]
+    assert len(transfers) == 1
