@@ -42,5 +42,9 @@ bench: bench-codec
 sounds: $(STAMP)
 	$(BIN)/python scripts/make_sounds.py
 
+## One narrated, simulated call (starts a throw-away daemon if none is running).
+demo: $(STAMP)
+	$(BIN)/paymentd demo --spawn
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
