@@ -133,17 +133,19 @@ def run(reads: list[bytes], touch: Callable[[object], None]) -> int:
     return count
 
 
-def rate(runs: Callable[[], int], repeat: int, seconds: float) -> float:
-    """Best-of-``repeat`` messages per second; each round lasts at least ``seconds``."""
-    best = 0.0
+def rates(measures: dict[str, Callable[[], int]], repeat: int, seconds: float) -> dict[str, float]:
+    """Best-of-``repeat`` messages per second of each measure; a round runs each in turn
+    for at least ``seconds``, so that load from other processes hits them alike."""
+    best = dict.fromkeys(measures, 0.0)
     for _ in range(repeat):
-        count = 0
-        start = time.perf_counter()
-        elapsed = 0.0
-        while elapsed < seconds:
-            count += runs()
-            elapsed = time.perf_counter() - start
-        best = max(best, count / elapsed)
+        for name, runs in measures.items():
+            count = 0
+            start = time.perf_counter()
+            elapsed = 0.0
+            while elapsed < seconds:
+                count += runs()
+                elapsed = time.perf_counter() - start
+            best[name] = max(best[name], count / elapsed)
     return best
 
 
@@ -227,14 +229,17 @@ def main() -> int:
     n_messages = sum(run(chunks, nothing) for chunks in streams)
     python = sys.version.split()[0]
 
-    touched = rate(lambda: run(reads, read_what_paymentd_reads), args.repeat, args.seconds)
-    framed = rate(lambda: run(reads, nothing), args.repeat, args.seconds)
-    full = rate(lambda: run(reads, decode_everything), args.repeat, args.seconds)
-    mixed = rate(
-        lambda: sum(run(chunks, read_what_paymentd_reads) for chunks in streams),
+    best = rates(
+        {
+            "touched": lambda: run(reads, read_what_paymentd_reads),
+            "framed": lambda: run(reads, nothing),
+            "full": lambda: run(reads, decode_everything),
+            "mixed": lambda: sum(run(chunks, read_what_paymentd_reads) for chunks in streams),
+        },
         args.repeat,
         args.seconds,
     )
+    touched, framed, full, mixed = best["touched"], best["framed"], best["full"], best["mixed"]
     peak, per_event = memory(reads)
 
     print(f"captures: {len(streams)} connections, {n_messages} messages")
