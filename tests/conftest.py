@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.ledger.postgres import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_ESL = REPO.parent / "shared" / "esl"
@@ -16,3 +19,18 @@ def shared_esl() -> Path:
     if not SHARED_ESL.is_dir():
         pytest.skip(f"real ESL captures not found at {SHARED_ESL}")
     return SHARED_ESL
+
+
+@pytest.fixture(scope="session")
+def postgresql_cluster() -> Iterator[PostgresCluster]:
+    """One throw-away cluster for the session (ledger, reporting and end-to-end tests);
+    skipped only if PostgreSQL is not installed."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+            "(install the Debian package 'postgresql', as .ci/run does)"
+        )
+    cluster = PostgresCluster.start(bindir)
+    yield cluster
+    cluster.stop()

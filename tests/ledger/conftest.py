@@ -1,8 +1,9 @@
-"""Ledger fixtures: every ledger test runs on SQLite and on a real PostgreSQL server."""
+"""Ledger fixtures: every ledger test runs on SQLite and on a real PostgreSQL server
+(``postgresql_cluster``, shared by the whole session, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -10,21 +11,7 @@ import pytest
 
 from paymentd.ledger import Ledger, LedgerConfig, open_ledger
 from tests.gateways.processor import Processor
-from tests.ledger.postgres import PostgresCluster, find_bindir
-
-
-@pytest.fixture(scope="session")
-def postgresql_cluster() -> Iterator[PostgresCluster]:
-    """One throw-away cluster for the session; skipped only if PostgreSQL is not installed."""
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip(
-            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
-            "(install the Debian package 'postgresql', as .ci/run does)"
-        )
-    cluster = PostgresCluster.start(bindir)
-    yield cluster
-    cluster.stop()
+from tests.ledger.postgres import PostgresCluster
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -11,10 +11,10 @@ from paymentd.cards import CardNumber
 from paymentd.ledger import Ledger, LedgerConfig, NewAttempt, open_ledger
 from paymentd.payments import Approved, ChargeOutcome, Declined, DeclineReason, Unknown
 
-# The ledger's fixtures (SQLite, and PostgreSQL on a throw-away cluster), reused here.
-from tests.ledger.conftest import ledger_config, postgresql_cluster
+# The ledger's fixture (SQLite, and PostgreSQL on the session's cluster), reused here.
+from tests.ledger.conftest import ledger_config
 
-__all__ = ["ledger_config", "postgresql_cluster"]
+__all__ = ["ledger_config"]
 
 DAY = datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
 NEXT_DAY = DAY + datetime.timedelta(days=1)
