@@ -1,8 +1,13 @@
 """The moves of the two legs of an agent-assisted payment, as FreeSWITCH api commands.
 
-Every command and reply here was checked on a real FreeSWITCH
+Commands and replies follow the captures of a real FreeSWITCH
 (``../shared/esl/corpus/INDEX.md``, scenario 09; PROTOCOL.md, "Moving an agent
-out and back").  The customer's leg is ``C``, the agent's ``G``.
+out and back").  Not in the captures, taken from FreeSWITCH's source and
+documentation: ``uuid_audio ... write mute`` (the captures mute ``read``),
+``bridge_filter_dtmf`` set with ``uuid_setvar`` before a ``uuid_bridge``,
+``uuid_broadcast`` of ``app::arg`` (the default hold audio loops with
+``endless_playback::``) and the ``uuid_buglist`` listing.  The customer's leg is
+``C``, the agent's ``G``.
 
 Out (the desktop's request)::
 
@@ -19,7 +24,7 @@ Out (the desktop's request)::
             uuid_setvar C bridge_filter_dtmf true  (read when the next bridge starts: C's keys
                                                     stop crossing to G)
     uuid_transfer C <secure_extension> XML <context>        -> G parks
-    detach: uuid_broadcast G <hold audio> aleg
+    detach: uuid_broadcast G <hold audio> aleg     (once CHANNEL_PARK of G has arrived)
 
 When C has reached paymentd (mute mode only)::
 

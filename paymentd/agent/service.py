@@ -49,6 +49,7 @@ from paymentd.config import Config
 from paymentd.driver import CallDriver
 from paymentd.esl import Event
 from paymentd.esl.connection import Reply
+from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallSession, InboundClient, NotConnected
 from paymentd.eslio.errors import ConnectionLost
 from paymentd.hooks import SessionContext, SessionHooks
@@ -383,8 +384,8 @@ class AgentService:
             try:
                 agent = await esl.api(f"uuid_exists {payment.agent_uuid}")
                 customer = await esl.api(f"uuid_exists {payment.call_uuid}")
-            except (NotConnected, ConnectionLost, TimeoutError):
-                return
+            except ESLError:
+                return  # gone again: the next reconnect looks once more
             if agent.text.strip() == "false":
                 self._agent_gone(payment)
             if customer.text.strip() == "false" and payment.status is PaymentStatus.TRANSFERRING:

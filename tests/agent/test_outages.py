@@ -126,3 +126,19 @@ async def test_a_customer_who_never_reaches_paymentd_is_given_back(
     assert agent_leg is not None
     assert agent_leg.channel.get_variable("paymentd_error_type") == "secure_extension_unreachable"
     assert call.agent_uuid not in world.sim.switch.media.audio_bugs
+
+
+async def test_a_call_naming_an_unknown_payment_is_let_go_to_the_fallback(
+    world: AgentWorld,
+) -> None:
+    call = await world.agent_call()
+    api = world.sim.switch.api
+    uuid = call.customer.uuid
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert await api.execute("uuid_setvar", f"{uuid} paymentd_payment_id {unknown}") == "+OK\n"
+    assert await api.execute("uuid_transfer", f"{uuid} paymentd_secure XML default") == "+OK\n"
+    await call.customer.caller.wait_for_playback(FALLBACK_PROMPT, timeout=10)
+    # paymentd connected, said nothing to the customer, and let the dialplan go on.
+    assert [s.closed_by for s in call.customer.result().sockets] == ["peer"]
+    assert [r.file for r in call.customer.caller.heard] == [FALLBACK_PROMPT]
+    assert call.customer.session.extensions_run[-1] == AFTER
