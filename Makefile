@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck check bench bench-codec sounds demo clean
+.PHONY: run test lint format typecheck check bench bench-codec sounds demo readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: bench-codec
 ## Re-record sounds/ from the prompt catalog (needs festival festvox-us-slt-hts espeak-ng sox).
 sounds: $(STAMP)
 	$(BIN)/python scripts/make_sounds.py
+
+## Refresh the configuration reference in README.md (a test fails when it is stale).
+readme: $(STAMP)
+	$(BIN)/python scripts/sync_readme.py
 
 ## One narrated, simulated call (starts a throw-away daemon if none is running).
 demo: $(STAMP)
