@@ -21,6 +21,7 @@ async def world(tmp_path: Path) -> AsyncIterator[AgentWorld]:
     world = await AgentWorld.start(tmp_path)
     yield world
     await world.close()
+    assert world.card_numbers_inside_freeswitch() == []
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ async def make_world(tmp_path: Path) -> AsyncIterator[WorldFactory]:
     yield make
     for world in worlds:
         await world.close()
+    for world in worlds:
+        assert world.card_numbers_inside_freeswitch() == []
 
 
 def open_desk(port: int, **options: Any) -> Desk:

@@ -41,8 +41,10 @@ VISA = "4242424242424242"
 DECLINED = "4000000000000002"
 CVV = "737"
 EXPIRY = "1230"
-#: Everything that must never reach a desktop (full numbers, their first digits, CVV, expiry).
-SECRETS = [VISA, VISA[:-4], DECLINED, DECLINED[:-4], CVV, EXPIRY]
+#: Card numbers and their first digits: found anywhere outside paymentd's own socket, a leak.
+NUMBERS = [VISA, VISA[:-4], DECLINED, DECLINED[:-4]]
+#: Everything that must never reach a desktop (card numbers, CVV, expiry).
+SECRETS = [*NUMBERS, CVV, EXPIRY]
 #: Fields of an event that are generated (ids, times) and may hold any digits.
 _GENERATED = frozenset({"payment_id", "at", "id", "call_uuid", "agent_uuid", "events_url"})
 
@@ -140,6 +142,12 @@ class AgentWorld:
     async def close(self) -> None:
         await self.daemon.stop()
         await self.sim.close()
+
+    def card_numbers_inside_freeswitch(self) -> list[str]:
+        """Card numbers (or their first digits) in any event any ESL listener could get
+        (paymentd's inbound connection included) or in FreeSWITCH's log."""
+        texts = {"events": self.sim.bus_text(), "log": self.sim.log_text()}
+        return [f"{where}: {n}" for where, text in texts.items() for n in NUMBERS if n in text]
 
 
 @attrs.define
@@ -283,8 +291,7 @@ class Desk:
 
 def card_data_in_stream(stream: EventStream) -> list[str]:
     """Every place a test PAN (or its first digits), CVV or expiry shows in a stream."""
-    numbers = (VISA, VISA[:-4], DECLINED, DECLINED[:-4])
-    found = [f"raw: {secret}" for secret in numbers if secret in stream.raw]
+    found = [f"raw: {secret}" for secret in NUMBERS if secret in stream.raw]
     for event in stream.events:
         for path, text in _texts(event["data"], event["event"]):
             found.extend(f"{path}: {secret}" for secret in SECRETS if secret in text)

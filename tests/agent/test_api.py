@@ -132,6 +132,8 @@ async def test_one_payment_per_call_and_idempotent_retries(world: AgentWorld, de
     )
     assert {first.status, retry.status} == {201}
     assert first.body["id"] == retry.body["id"]
+    stream = desk.follow(first.body["id"])
+    await stream.wait_for(lambda s: "capturing" in s.statuses())
     assert "true" in (
         first.headers.get("Idempotent-Replayed"),
         retry.headers.get("Idempotent-Replayed"),

@@ -157,3 +157,22 @@ async def test_keys_and_finished_payments_expire() -> None:
         registry.claim_key("desk", "k1", "fp-b")  # the key outlives the payment's record
     clock.now = 101
     assert registry.claim_key("desk", "k1", "fp-b") is None
+
+
+def test_the_stream_scan_finds_card_data_but_not_ids_and_times() -> None:
+    from tests.agent.harness import CVV, EXPIRY, VISA, EventStream, card_data_in_stream
+
+    clean = EventStream(
+        raw="id: 1\nevent: progress\n",
+        events=[{"event": "progress", "data": {"payment_id": f"x{CVV}", "at": EXPIRY}}],
+    )
+    assert card_data_in_stream(clean) == []
+    leaky = EventStream(
+        raw=f"data: {VISA}\n",
+        events=[{"event": "outcome", "data": {"note": [f"cvv {CVV}"], "payment_id": "p"}}],
+    )
+    assert card_data_in_stream(leaky) == [
+        f"raw: {VISA}",
+        f"raw: {VISA[:-4]}",
+        f"outcome.note[0]: {CVV}",
+    ]
