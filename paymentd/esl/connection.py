@@ -165,6 +165,12 @@ class Connection:
             raise RemoteProtocolError(
                 f"reply with no command waiting for it: {_describe(message)!r}"
             )
+        if isinstance(message, ApiResponse) and not self._pending[0][1].expects_api_response:
+            # Only api answers with a body; anything else means replies and commands
+            # no longer line up, and every later reply would reach the wrong caller.
+            raise RemoteProtocolError(
+                f"api/response for {type(self._pending[0][1]).__name__}: {_describe(message)!r}"
+            )
         slot, command = self._pending.popleft()
         if isinstance(command, Connect) and isinstance(message, CommandReply):
             return Reply(slot, command, self._channel_data(message))

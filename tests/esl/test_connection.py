@@ -201,6 +201,27 @@ def test_an_api_response_with_no_command_waiting_is_a_protocol_error() -> None:
         conn.next_event()
 
 
+def test_an_api_response_to_another_command_is_a_protocol_error() -> None:
+    # The replies no longer line up with the commands (a reply was lost or invented).
+    conn = connected()
+    conn.send(MyEvents())
+    conn.receive_data(b"Content-Type: api/response\nContent-Length: 3\n\n+OK")
+    with pytest.raises(RemoteProtocolError, match="api/response for MyEvents"):
+        conn.next_event()
+
+
+def test_api_may_be_answered_by_a_command_reply() -> None:
+    # Before auth, or on a socket without "full", FreeSWITCH refuses api that way.
+    conn = Connection(Role.INBOUND)
+    conn.send(Api("status"))
+    conn.receive_data(reply_text("-ERR command not found"))
+    (reply,) = drain(conn)
+    assert isinstance(reply, Reply)
+    assert isinstance(reply.message, CommandReply)
+    assert not reply.ok
+    assert reply.text == "-ERR command not found"
+
+
 def test_events_between_replies_do_not_take_slots() -> None:
     conn = connected()
     conn.send(Execute("answer", event_uuid="a1"))
