@@ -13,7 +13,7 @@ connection to FreeSWITCH to move legs).  Example::
     after_extension = "paymentd_secure_after"
     default_mode = "detach"                 # or "mute"
     modes = ["detach", "mute"]
-    park_audio = "/usr/share/paymentd/sounds/music/8000/paymentd_hold.wav"
+    hold_audio = "/usr/share/paymentd/sounds/music/8000/paymentd_hold.wav"
 """
 
 from __future__ import annotations
@@ -132,10 +132,10 @@ class AgentConfig:
     modes: tuple[str, ...] = attrs.field(
         default=(LegMode.DETACH.value, LegMode.MUTE.value), validator=_check_modes
     )
-    #: What a parked agent hears in detach mode (a ``uuid_broadcast`` path; ``app::arg``
-    #: such as ``endless_playback::/path/hold.wav`` loops on FreeSWITCH). Empty: paymentd's
-    #: hold music from its sounds directory.
-    park_audio: str = attrs.field(default="", validator=_check_audio)
+    #: What the parked agent hears in detach mode: a file (or ``local_stream://...``) played
+    #: with ``uuid_broadcast`` and started again each time it ends, until the customer is
+    #: back. Empty: paymentd's hold music from its sounds directory.
+    hold_audio: str = attrs.field(default="", validator=_check_audio)
     #: ``uuid_audio ... mute <level>`` in mute mode: 1 is silence, higher is comfort noise.
     mute_level: int = attrs.field(default=1, validator=_positive)
     #: Mask every recording running on either leg while card data is keyed.

@@ -4,9 +4,8 @@ Commands and replies follow the captures of a real FreeSWITCH
 (``../shared/esl/corpus/INDEX.md``, scenario 09; PROTOCOL.md, "Moving an agent
 out and back").  Not in the captures, taken from FreeSWITCH's source and
 documentation: ``uuid_audio ... write mute`` (the captures mute ``read``),
-``bridge_filter_dtmf`` set with ``uuid_setvar`` before a ``uuid_bridge``,
-``uuid_broadcast`` of ``app::arg`` (the default hold audio loops with
-``endless_playback::``) and the ``uuid_buglist`` listing.  The customer's leg is
+``bridge_filter_dtmf`` set with ``uuid_setvar`` before a ``uuid_bridge``, and the
+``uuid_buglist`` listing.  The customer's leg is
 ``C``, the agent's ``G``.
 
 Out (the desktop's request)::
@@ -24,7 +23,8 @@ Out (the desktop's request)::
             uuid_setvar C bridge_filter_dtmf true  (read when the next bridge starts: C's keys
                                                     stop crossing to G)
     uuid_transfer C <secure_extension> XML <context>        -> G parks
-    detach: uuid_broadcast G <hold audio> aleg     (once CHANNEL_PARK of G has arrived)
+    detach: uuid_broadcast G <hold audio> aleg     (once CHANNEL_PARK of G has arrived, and
+                                                    again at each PLAYBACK_STOP "done")
 
 When C has reached paymentd (mute mode only)::
 
@@ -41,7 +41,8 @@ Back (the result is decided)::
 
 Release (G does not get C back: C hung up, or return_to_agent is false)::
 
-    uuid_break G all / uuid_audio G stop, unmask, the result variables on G, restore,
+    uuid_break G all (the hold audio) / uuid_audio G stop, unmask, the result variables
+    on G, restore,
     uuid_kill G    (unless G parked after bridges before we touched it)
 """
 
@@ -164,6 +165,8 @@ class Legs:
     muted: bool = False
     #: The customer is bridged to the agent right now (mute mode, once re-bridged).
     bridged: bool = False
+    #: The parked agent is meant to hear the hold audio (detach mode, until the end).
+    holding: bool = False
     #: The agent's leg parked after bridges before we touched it (a nailed-up agent):
     #: releasing it leaves it parked instead of hanging it up.
     agent_parks_by_itself: bool = False
@@ -179,13 +182,13 @@ class LegMover:
     def __init__(
         self,
         config: AgentConfig,
-        park_audio: str,
+        hold_audio: str,
         watch: LegWatch,
         *,
         event_wait_seconds: float = 2.0,
     ) -> None:
         self._config = config
-        self._park_audio = park_audio
+        self.hold_audio = hold_audio
         self.watch = watch
         self._event_wait = event_wait_seconds
 
@@ -239,11 +242,18 @@ class LegMover:
         except LegError:
             await self._restore(esl, legs)
             raise
-        if legs.mode is LegMode.DETACH and self._park_audio:
+        if legs.mode is LegMode.DETACH and self.hold_audio:
             # Something better than dead air until the customer is back, once the agent
             # is parked (played into the ending bridge, it would stop with it).
+            legs.holding = True
             await self.watch.wait((g,), parks, self._event_wait)
-            await _quietly(esl, f"uuid_broadcast {g} {self._park_audio} aleg")
+            await self.play_hold(esl, legs)
+
+    async def play_hold(self, esl: Switchboard, legs: Legs) -> None:
+        """(Again) the hold audio to the parked agent.  Not ``endless_playback``:
+        ``uuid_break`` does not stop it, so the agent would hear it after the payment."""
+        if legs.holding:
+            await _quietly(esl, f"uuid_broadcast {legs.agent} {self.hold_audio} aleg")
 
     async def _read(
         self, esl: Switchboard, uuid: str, names: tuple[str, ...]
@@ -286,6 +296,7 @@ class LegMover:
         """Give the customer back to the agent with the result; raises :class:`LegError`
         if the agent's leg is gone (the customer is still with paymentd then)."""
         g = legs.agent
+        legs.holding = False
         await self._set_variables(esl, g, variables)
         if legs.muted:
             await _quietly(esl, f"uuid_audio {g} stop")
@@ -310,9 +321,10 @@ class LegMover:
         """The agent does not get the customer back: free the agent's leg as FreeSWITCH
         would have without us (hang it up, unless it parked after bridges by itself)."""
         g = legs.agent
+        holding, legs.holding = legs.holding, False
         agent_up = (await _api(esl, f"uuid_exists {g}")).text.strip() == "true"
         if agent_up:
-            if legs.mode is LegMode.DETACH:
+            if holding:
                 await _quietly(esl, f"uuid_break {g} all")
             await self._set_variables(esl, g, variables)
         await self._restore(esl, legs)

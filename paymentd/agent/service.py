@@ -60,8 +60,9 @@ __all__ = ["AgentCall", "AgentHooks", "AgentService"]
 
 log = logging.getLogger("paymentd.agent")
 
-#: What the inbound connection listens to: hang-ups, bridges and parks (to follow the legs).
-_EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_PARK")
+#: What the inbound connection listens to: hang-ups, bridges and parks (to follow the legs),
+#: the end of playbacks (to play the parked agent's hold audio again).
+_EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_PARK", "PLAYBACK_STOP")
 
 
 class _PreferInbound:
@@ -106,11 +107,9 @@ class AgentService:
             observer=self._inbound_metrics,
         )
         sounds = Path(config.sounds.directory) if config.sounds.directory else default_sounds_root()
-        park_audio = self.config.park_audio or (
-            f"endless_playback::{sounds / 'music' / '8000' / 'paymentd_hold.wav'}"
-        )
+        hold_audio = self.config.hold_audio or str(sounds / "music" / "8000" / "paymentd_hold.wav")
         self.watch = LegWatch()
-        self.mover = LegMover(self.config, park_audio, self.watch)
+        self.mover = LegMover(self.config, hold_audio, self.watch)
         self.hooks = AgentHooks(self)
         self.refused = Counter(
             "paymentd_agent_api_refused",
@@ -342,16 +341,30 @@ class AgentService:
             event.headers.get("Bridge-A-Unique-ID"),
             event.headers.get("Bridge-B-Unique-ID"),
         )
-        if name != "CHANNEL_HANGUP" or not event.unique_id or self.registry is None:
-            return
         leg = event.unique_id
+        if name not in ("CHANNEL_HANGUP", "PLAYBACK_STOP") or not leg or self.registry is None:
+            return
         payment = self.payments.active_on(leg)
         if payment is None:
             return
-        if leg == payment.agent_uuid:
+        if name == "PLAYBACK_STOP":
+            self._hold_ended(payment, event)
+        elif leg == payment.agent_uuid:
             self._agent_gone(payment)
         elif leg == payment.call_uuid and payment.status is PaymentStatus.TRANSFERRING:
             self._spawn(self._customer_gone_early(payment), f"customer gone {payment.id}")
+
+    def _hold_ended(self, payment: AgentPayment, event: Event) -> None:
+        """The parked agent's hold audio played to its end: once more (a break ends it)."""
+        legs = self._legs.get(payment.id)
+        if (
+            legs is not None
+            and legs.holding
+            and event.unique_id == legs.agent
+            and event.headers.get("Playback-Status") == "done"
+            and event.headers.get("Playback-File-Path") == self.mover.hold_audio
+        ):
+            self._spawn(self.mover.play_hold(self.switchboard(None), legs), "hold audio")
 
     def _agent_gone(self, payment: AgentPayment) -> None:
         if payment.agent_left or payment.status is PaymentStatus.FINISHED:

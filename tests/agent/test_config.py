@@ -39,7 +39,7 @@ def test_agent_mode_without_a_token_cannot_start() -> None:
         ({"modes": ["whisper"]}, "agent.modes: unknown mode 'whisper'"),
         ({"secure_extension": "pay secure"}, "agent.secure_extension: must be one dialplan word"),
         ({"listen": "nowhere"}, "agent.listen: expected HOST:PORT"),
-        ({"park_audio": "a b.wav"}, "agent.park_audio: must not contain spaces"),
+        ({"hold_audio": "a b.wav"}, "agent.hold_audio: must not contain spaces"),
         ({"arrival_timeout": 0}, "agent.arrival_timeout: must be greater than 0"),
         ({"tokenz": [TOKEN]}, "agent: unknown key(s): tokenz"),
     ],
