@@ -91,35 +91,39 @@ async def test_two_daemons_on_one_postgresql_ledger_take_calls_at_once(
 
     # Threads for whatever blocks: the processor answers on this event loop.
     await asyncio.to_thread(first.start)
-    calls = {first.directory.name: await calls_on(first)}
+    first_calls = await calls_on(first)
     await in_flight(CALLS)
-    # The second daemon's recovery runs while the first one's charges are in flight.
+    # The second daemon starts, and runs its recovery, while the first one's charges are
+    # in flight: they are a live daemon's, not orphans.
     await asyncio.to_thread(second.start)
+    first_id, second_id = await instance_of(dsn, first), await instance_of(dsn, second)
+    untouched = await all_attempts(shared)
+    assert len(untouched) == CALLS
+    assert {(a.owner, a.status) for a in untouched} == {(first_id, AttemptStatus.PENDING)}
     assert "recovery finished: 0 examined, 0 resolved, 0 need reconciliation" in log_messages(
         second
     )
-    calls[second.directory.name] = await calls_on(second)
+    second_calls = await calls_on(second)
     await in_flight(2 * CALLS)
 
-    owner = {first.directory.name: await instance_of(dsn, first)}
-    owner[second.directory.name] = await instance_of(dsn, second)
-    expected_owner = {c.uuid: owner[name] for name, group in calls.items() for c in group}
+    owners = {c.uuid: first_id for c in first_calls} | {c.uuid: second_id for c in second_calls}
     pending = await all_attempts(shared)
-    assert {a.call_uuid: a.owner for a in pending} == expected_owner
-    assert {a.status for a in pending} == {AttemptStatus.PENDING}
+    assert {a.call_uuid: (a.owner, a.status) for a in pending} == {
+        uuid: (owner, AttemptStatus.PENDING) for uuid, owner in owners.items()
+    }
     assert len(await ledger_pending_cli(first)) == 2 * CALLS
 
     release.set()
-    every_call = [call for group in calls.values() for call in group]
-    results = await asyncio.gather(*(call.wait_closed(timeout=30) for call in every_call))
+    calls = first_calls + second_calls
+    results = await asyncio.gather(*(call.wait_closed(timeout=30) for call in calls))
     for result in results:
         assert result.variables.get("paymentd_result") == "success", result.uuid
         assert result.variables.get("after_socket") == "reached"
 
     attempts = await all_attempts(shared)
     # Every attempt once, by the daemon that took its call, approved, charged once.
-    assert sorted(a.call_uuid for a in attempts) == sorted(expected_owner)
-    assert {a.call_uuid: a.owner for a in attempts} == expected_owner
+    assert sorted(a.call_uuid for a in attempts) == sorted(owners)
+    assert {a.call_uuid: a.owner for a in attempts} == owners
     assert {a.status for a in attempts} == {AttemptStatus.APPROVED}
     assert not any(a.needs_reconciliation for a in attempts)
     assert Counter(processor.charged) == Counter(a.idempotency_key for a in attempts)
@@ -128,7 +132,7 @@ async def test_two_daemons_on_one_postgresql_ledger_take_calls_at_once(
         assert attempt.confirmation_code == charge_id
     # Every session once, ended with the result the caller's channel got.
     sessions = await all_sessions(shared)
-    assert sorted(s.call_uuid for s in sessions) == sorted(expected_owner)
+    assert sorted(s.call_uuid for s in sessions) == sorted(owners)
     assert {(s.result, s.attempts) for s in sessions} == {("success", 1)}
     assert await ledger_pending_cli(second) == []
 
