@@ -91,12 +91,13 @@ async def test_two_daemons_on_one_postgresql_ledger_take_calls_at_once(
 
     # Threads for whatever blocks: the processor answers on this event loop.
     await asyncio.to_thread(first.start)
+    first_id = await instance_of(dsn, first)
     first_calls = await calls_on(first)
     await in_flight(CALLS)
     # The second daemon starts, and runs its recovery, while the first one's charges are
     # in flight: they are a live daemon's, not orphans.
     await asyncio.to_thread(second.start)
-    first_id, second_id = await instance_of(dsn, first), await instance_of(dsn, second)
+    second_id = await instance_of(dsn, second)
     untouched = await all_attempts(shared)
     assert len(untouched) == CALLS
     assert {(a.owner, a.status) for a in untouched} == {(first_id, AttemptStatus.PENDING)}
