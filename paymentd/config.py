@@ -23,6 +23,7 @@ from paymentd.capture.config import CaptureConfig
 from paymentd.gateways.config import GatewayConfig
 from paymentd.ledger.config import LedgerConfig
 from paymentd.reporting.config import ReportingConfig
+from paymentd.settings import InvalidSetting, non_negative, one_of, positive
 
 __all__ = [
     "Config",
@@ -70,36 +71,6 @@ class ListenAddress:
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-class InvalidSetting(ValueError):
-    """Raised by section validators so that the message can name the key."""
-
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(message)
-
-
-def positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise InvalidSetting(attribute.name, f"must be greater than 0, got {value!r}")
-
-
-def non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise InvalidSetting(attribute.name, f"must not be negative, got {value!r}")
-
-
-def one_of(*choices: str) -> Any:
-    """Validator: the value is one of ``choices``."""
-
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
-        if value not in choices:
-            raise InvalidSetting(
-                attribute.name, f"must be one of {', '.join(choices)}; got {value!r}"
-            )
-
-    return check
 
 
 def _check_networks(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
-import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp_sse import sse_response
@@ -35,6 +33,7 @@ from paymentd.agent.payments import (
     PaymentParameters,
 )
 from paymentd.agent.requests import InvalidRequest, check_call_uuid, parse_payment_request
+from paymentd.httpauth import BearerTokens, error, json_response
 
 if TYPE_CHECKING:
     from paymentd.agent.service import AgentService
@@ -58,38 +57,6 @@ _LEG_STATUS = {
     "freeswitch_refused": 502,
     "freeswitch_unavailable": 503,
 }
-
-
-class BearerTokens:
-    """The configured tokens, checked in constant time."""
-
-    def __init__(self, tokens: Sequence[str]) -> None:
-        self._digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
-
-    def match(self, presented: str) -> int | None:
-        """The index of the matching token (a stable, secret-free name for it), or None."""
-        digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
-        found: int | None = None
-        for index, known in enumerate(self._digests):
-            # No early exit: every token is compared whatever matched before.
-            if hmac.compare_digest(digest, known) and found is None:
-                found = index
-        return found
-
-
-def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    """The API's error body."""
-    body = {"error": {"code": code, "message": message, **extra}}
-    return _json(body, status)
-
-
-def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=json.dumps(body),
-        status=status,
-        content_type="application/json",
-        headers={"Cache-Control": "no-store", **(headers or {})},
-    )
 
 
 def build_agent_app(service: AgentService) -> web.Application:
@@ -142,7 +109,7 @@ async def create_payment(request: web.Request) -> web.StreamResponse:
         )
     try:
         call_uuid = check_call_uuid(request.match_info["call_uuid"])
-        body = await _read_json(request)
+        body = await _readjson_response(request)
         parameters = parse_payment_request(body, service.config, service.capture)
     except InvalidRequest as exc:
         return error(400, "invalid_request", str(exc), field=exc.field)
@@ -162,7 +129,7 @@ async def create_payment(request: web.Request) -> web.StreamResponse:
             break
         replayed = await asyncio.shield(earlier)
         if replayed is not None:
-            return _json(
+            return json_response(
                 replayed.as_json(),
                 201,
                 {"Location": f"/v1/payments/{replayed.id}", "Idempotent-Replayed": "true"},
@@ -176,7 +143,7 @@ async def create_payment(request: web.Request) -> web.StreamResponse:
         return error(_LEG_STATUS.get(exc.code, 502), exc.code, str(exc))
     except PaymentConflict as exc:
         return error(409, "payment_in_progress", str(exc), payment_id=exc.payment_id)
-    return _json(payment.as_json(), 201, {"Location": f"/v1/payments/{payment.id}"})
+    return json_response(payment.as_json(), 201, {"Location": f"/v1/payments/{payment.id}"})
 
 
 async def _start(
@@ -190,7 +157,7 @@ async def _start(
     return payment
 
 
-async def _read_json(request: web.Request) -> object:
+async def _readjson_response(request: web.Request) -> object:
     if request.content_type != "application/json":
         raise InvalidRequest("body", "must be application/json")
     try:
@@ -215,7 +182,7 @@ async def get_payment(request: web.Request) -> web.StreamResponse:
     payment = _payment(request)
     if payment is None:
         return _not_found()
-    return _json(payment.as_json())
+    return json_response(payment.as_json())
 
 
 async def payment_events(request: web.Request) -> web.StreamResponse:
@@ -244,4 +211,4 @@ async def cancel_payment(request: web.Request) -> web.StreamResponse:
         return _not_found()
     if not request.app[_SERVICE].cancel(payment):
         return error(409, "payment_finished", "the payment can no longer be cancelled")
-    return _json(payment.as_json(), 202)
+    return json_response(payment.as_json(), 202)

@@ -25,22 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from paymentd.settings import InvalidSetting, check_tokens, positive
+
 if TYPE_CHECKING:
     from paymentd.config import ListenAddress
 
 __all__ = ["AgentConfig", "LegMode"]
 
 #: Shorter bearer tokens are too easy to guess.
-MIN_TOKEN_LENGTH = 24
 
 _DIALPLAN_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")
-
-
-def _invalid(key: str, message: str) -> ValueError:
-    """A :class:`paymentd.config.InvalidSetting`, imported late: that module imports this one."""
-    from paymentd.config import InvalidSetting
-
-    return InvalidSetting(key, message)
 
 
 def _parse_listen(text: str) -> ListenAddress:
@@ -53,7 +47,7 @@ def _check_listen(_inst: object, attribute: attrs.Attribute[Any], value: str) ->
     try:
         _parse_listen(value)
     except ValueError as exc:
-        raise _invalid(attribute.name, str(exc)) from None
+        raise InvalidSetting(attribute.name, str(exc)) from None
 
 
 class LegMode(enum.StrEnum):
@@ -68,43 +62,25 @@ class LegMode(enum.StrEnum):
     MUTE = "mute"
 
 
-def _check_tokens(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    for index, token in enumerate(value):
-        if len(token) < MIN_TOKEN_LENGTH:
-            # The message never repeats the token.
-            raise _invalid(
-                attribute.name, f"token #{index + 1} is shorter than {MIN_TOKEN_LENGTH} characters"
-            )
-        if not token.isascii() or not token.isprintable() or " " in token:
-            raise _invalid(attribute.name, f"token #{index + 1} must be printable ASCII")
-    if len(set(value)) != len(value):
-        raise _invalid(attribute.name, "lists a token twice")
-
-
 def _check_word(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     # These travel inside api commands: one word, no spaces or control characters.
     if not _DIALPLAN_WORD.match(value):
-        raise _invalid(attribute.name, f"must be one dialplan word, got {value!r}")
+        raise InvalidSetting(attribute.name, f"must be one dialplan word, got {value!r}")
 
 
 def _check_modes(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
     if not value:
-        raise _invalid(attribute.name, "must allow at least one mode")
+        raise InvalidSetting(attribute.name, "must allow at least one mode")
     for mode in value:
         if mode not in LegMode.__members__.values():
-            raise _invalid(
+            raise InvalidSetting(
                 attribute.name, f"unknown mode {mode!r}; choose from {', '.join(LegMode)}"
             )
 
 
 def _check_audio(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if any(c.isspace() or not c.isprintable() for c in value):
-        raise _invalid(attribute.name, f"must not contain spaces: {value!r}")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise _invalid(attribute.name, f"must be greater than 0, got {value!r}")
+        raise InvalidSetting(attribute.name, f"must not contain spaces: {value!r}")
 
 
 @attrs.frozen
@@ -115,7 +91,7 @@ class AgentConfig:
     #: faces desktops across the network, with tokens and TLS).
     listen: str = attrs.field(default="127.0.0.1:8090", validator=_check_listen)
     #: Bearer tokens accepted by the API (``Authorization: Bearer <token>``).
-    tokens: tuple[str, ...] = attrs.field(default=(), validator=_check_tokens, repr=False)
+    tokens: tuple[str, ...] = attrs.field(default=(), validator=check_tokens, repr=False)
     #: PEM certificate chain and private key: both set, the API speaks HTTPS only.
     tls_cert: str = ""
     tls_key: str = ""
@@ -137,25 +113,25 @@ class AgentConfig:
     #: back. Empty: paymentd's hold music from its sounds directory.
     hold_audio: str = attrs.field(default="", validator=_check_audio)
     #: ``uuid_audio ... mute <level>`` in mute mode: 1 is silence, higher is comfort noise.
-    mute_level: int = attrs.field(default=1, validator=_positive)
+    mute_level: int = attrs.field(default=1, validator=positive)
     #: Mask every recording running on either leg while card data is keyed.
     mask_recordings: bool = True
     #: Seconds to wait for the customer to reach the secure extension before the move
     #: is undone.
-    arrival_timeout: float = attrs.field(default=10.0, validator=_positive)
+    arrival_timeout: float = attrs.field(default=10.0, validator=positive)
     #: Seconds a finished payment stays readable (status and event stream) in memory;
     #: the ledger keeps the durable record.
-    retention_seconds: float = attrs.field(default=3600.0, validator=_positive)
+    retention_seconds: float = attrs.field(default=3600.0, validator=positive)
     #: Seconds an ``Idempotency-Key`` is remembered.
-    idempotency_seconds: float = attrs.field(default=86400.0, validator=_positive)
+    idempotency_seconds: float = attrs.field(default=86400.0, validator=positive)
     #: Seconds between SSE keep-alive comments.
-    sse_ping_seconds: float = attrs.field(default=15.0, validator=_positive)
+    sse_ping_seconds: float = attrs.field(default=15.0, validator=positive)
 
     def __attrs_post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
-            raise _invalid("tls_cert", "tls_cert and tls_key go together")
+            raise InvalidSetting("tls_cert", "tls_cert and tls_key go together")
         if self.default_mode not in self.modes:
-            raise _invalid("default_mode", f"{self.default_mode!r} is not in modes")
+            raise InvalidSetting("default_mode", f"{self.default_mode!r} is not in modes")
 
     @property
     def address(self) -> ListenAddress:

@@ -44,6 +44,7 @@ import attrs
 
 from paymentd.cards import BRANDS
 from paymentd.money import InvalidAmount, Money, UnknownCurrency, currency_exponent
+from paymentd.settings import InvalidSetting, one_of, positive
 
 __all__ = [
     "AgentRoutes",
@@ -58,28 +59,6 @@ __all__ = [
     "Route",
     "RouteConfig",
 ]
-
-
-def _invalid(key: str, message: str) -> ValueError:
-    """A :class:`paymentd.config.InvalidSetting`, imported late: that module imports this one."""
-    from paymentd.config import InvalidSetting
-
-    return InvalidSetting(key, message)
-
-
-def positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise _invalid(attribute.name, f"must be greater than 0, got {value!r}")
-
-
-def one_of(*choices: str) -> Any:
-    """Validator: the value is one of ``choices``."""
-
-    def check(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
-        if value not in choices:
-            raise _invalid(attribute.name, f"must be one of {', '.join(choices)}; got {value!r}")
-
-    return check
 
 
 class CardField(enum.StrEnum):
@@ -106,12 +85,14 @@ class Route:
 
     def __attrs_post_init__(self) -> None:
         if self.action == "transfer" and not self.extension:
-            raise _invalid("extension", "a transfer needs an extension")
+            raise InvalidSetting("extension", "a transfer needs an extension")
         for key in ("extension", "context", "dialplan"):
             value = getattr(self, key)
             # These travel as an application argument: no whitespace or control characters.
             if any(c.isspace() or not c.isprintable() for c in value):
-                raise _invalid(key, f"must not contain spaces or control characters: {value!r}")
+                raise InvalidSetting(
+                    key, f"must not contain spaces or control characters: {value!r}"
+                )
 
 
 RESUME = Route("resume")
@@ -120,7 +101,7 @@ BACK_TO_AGENT = Route("agent")
 
 def _not_agent(_inst: object, attribute: attrs.Attribute[Any], value: Route) -> None:
     if value.action == "agent":
-        raise _invalid(attribute.name, "'agent' is a route of agent mode only")
+        raise InvalidSetting(attribute.name, "'agent' is a route of agent mode only")
 
 
 @attrs.frozen
@@ -207,7 +188,7 @@ class AmountConfig(FieldConfig):
 
     def __attrs_post_init__(self) -> None:
         if self.read_back == "last4":
-            raise _invalid("read_back", "an amount is read back in full or not at all")
+            raise InvalidSetting("read_back", "an amount is read back in full or not at all")
         for code in self.limits:
             self.bounds(code)
 
@@ -216,14 +197,14 @@ class AmountConfig(FieldConfig):
         try:
             currency_exponent(currency)
         except UnknownCurrency as exc:
-            raise _invalid(f"limits.{currency}", str(exc)) from None
+            raise InvalidSetting(f"limits.{currency}", str(exc)) from None
         limits = self.limits.get(currency)
         if limits is None:
             return Money(1, currency), None
         low = max(self._parse(currency, "min", limits.min), Money(1, currency))
         high = None if limits.max is None else self._parse(currency, "max", limits.max)
         if high is not None and high < low:
-            raise _invalid(f"limits.{currency}.max", "is below the minimum")
+            raise InvalidSetting(f"limits.{currency}.max", "is below the minimum")
         return low, high
 
     @staticmethod
@@ -231,7 +212,7 @@ class AmountConfig(FieldConfig):
         try:
             return Money.parse(text, currency)
         except InvalidAmount as exc:
-            raise _invalid(f"limits.{currency}.{key}", str(exc)) from None
+            raise InvalidSetting(f"limits.{currency}.{key}", str(exc)) from None
 
 
 @attrs.frozen
@@ -241,7 +222,7 @@ class ExpiryConfig(FieldConfig):
 
     def __attrs_post_init__(self) -> None:
         if self.read_back == "last4":
-            raise _invalid("read_back", "an expiry is read back in full or not at all")
+            raise InvalidSetting("read_back", "an expiry is read back in full or not at all")
 
 
 @attrs.frozen
@@ -251,13 +232,13 @@ class PostalCodeConfig(FieldConfig):
 
     def __attrs_post_init__(self) -> None:
         if self.max_digits < self.min_digits:
-            raise _invalid("max_digits", "is below min_digits")
+            raise InvalidSetting("max_digits", "is below min_digits")
 
 
 def _check_brands(_inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
     unknown = [b for b in value if b not in BRANDS]
     if unknown:
-        raise _invalid(
+        raise InvalidSetting(
             attribute.name,
             f"unknown brand(s) {', '.join(unknown)}; known: {', '.join(BRANDS.ids)}",
         )
@@ -267,9 +248,9 @@ def _check_fields(name: str, value: tuple[str, ...]) -> None:
     unknown = [f for f in value if f not in CardField.__members__.values()]
     if unknown:
         choices = ", ".join(CardField)
-        raise _invalid(name, f"unknown field(s) {', '.join(unknown)}; choose from {choices}")
+        raise InvalidSetting(name, f"unknown field(s) {', '.join(unknown)}; choose from {choices}")
     if len(set(value)) != len(value):
-        raise _invalid(name, "lists a field twice")
+        raise InvalidSetting(name, "lists a field twice")
 
 
 def _check_card_fields(
@@ -281,26 +262,26 @@ def _check_card_fields(
 def _check_escape(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     # Digits and "#" are data and the end of an entry: they cannot also mean "cancel".
     if any(c not in "*ABCD" for c in value):
-        raise _invalid(attribute.name, f"may only contain *, A, B, C, D; got {value!r}")
+        raise InvalidSetting(attribute.name, f"may only contain *, A, B, C, D; got {value!r}")
 
 
 def _check_currencies(
     _inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]
 ) -> None:
     if not value:
-        raise _invalid(attribute.name, "must list at least one currency")
+        raise InvalidSetting(attribute.name, "must list at least one currency")
     for code in value:
         try:
             currency_exponent(code)
         except UnknownCurrency as exc:
-            raise _invalid(attribute.name, str(exc)) from None
+            raise InvalidSetting(attribute.name, str(exc)) from None
 
 
 def _check_time_zone(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _invalid(attribute.name, f"unknown time zone {value!r}") from None
+        raise InvalidSetting(attribute.name, f"unknown time zone {value!r}") from None
 
 
 @attrs.frozen
@@ -336,12 +317,16 @@ class CaptureConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.default_currency not in self.currencies:
-            raise _invalid("default_currency", f"{self.default_currency!r} is not in currencies")
+            raise InvalidSetting(
+                "default_currency", f"{self.default_currency!r} is not in currencies"
+            )
         if self.default_language not in self.languages:
-            raise _invalid("default_language", f"{self.default_language!r} is not in languages")
+            raise InvalidSetting(
+                "default_language", f"{self.default_language!r} is not in languages"
+            )
         for brand, fields in self.card_fields_by_brand.items():
             if brand not in BRANDS:
-                raise _invalid(f"card_fields_by_brand.{brand}", "unknown brand")
+                raise InvalidSetting(f"card_fields_by_brand.{brand}", "unknown brand")
             _check_fields(f"card_fields_by_brand.{brand}", fields)
         for code in self.currencies:
             self.amount.bounds(code)

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import attrs
 
+from paymentd.settings import InvalidSetting
+
 __all__ = ["GatewayConfig", "RestConfig", "SandboxConfig", "StripeConfig"]
 
 KINDS = ("sandbox", "stripe", "rest")
 SANDBOX_FAULTS = ("none", "timeout", "lost-answer")
 
 
-def _invalid(key: str, message: str) -> ValueError:
-    # Imported late: paymentd.config imports this module to build its Config.
-    from paymentd.config import InvalidSetting
-
-    return InvalidSetting(key, message)
-
-
 def _positive(key: str, value: float) -> None:
     if value <= 0:
-        raise _invalid(key, f"must be greater than 0, got {value!r}")
+        raise InvalidSetting(key, f"must be greater than 0, got {value!r}")
 
 
 @attrs.frozen
@@ -40,9 +35,11 @@ class SandboxConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.latency_seconds < 0:
-            raise _invalid("latency_seconds", f"must not be negative, got {self.latency_seconds!r}")
+            raise InvalidSetting(
+                "latency_seconds", f"must not be negative, got {self.latency_seconds!r}"
+            )
         if self.fault not in SANDBOX_FAULTS:
-            raise _invalid(
+            raise InvalidSetting(
                 "fault", f"must be one of {', '.join(SANDBOX_FAULTS)}; got {self.fault!r}"
             )
 
@@ -58,9 +55,9 @@ class StripeConfig:
 
     def __attrs_post_init__(self) -> None:
         if not self.api_base.startswith(("https://", "http://")):
-            raise _invalid("api_base", f"must be an http(s) URL, got {self.api_base!r}")
+            raise InvalidSetting("api_base", f"must be an http(s) URL, got {self.api_base!r}")
         if self.lookup_pages < 1:
-            raise _invalid("lookup_pages", f"must be at least 1, got {self.lookup_pages!r}")
+            raise InvalidSetting("lookup_pages", f"must be at least 1, got {self.lookup_pages!r}")
 
 
 @attrs.frozen
@@ -85,13 +82,15 @@ class RestConfig:
         for key in ("url", "lookup_url"):
             value = getattr(self, key)
             if value is not None and not value.startswith(("https://", "http://")):
-                raise _invalid(key, f"must be an http(s) URL, got {value!r}")
+                raise InvalidSetting(key, f"must be an http(s) URL, got {value!r}")
         if self.bearer_token and self.basic_username:
-            raise _invalid("bearer_token", "use either bearer_token or basic_username, not both")
+            raise InvalidSetting(
+                "bearer_token", "use either bearer_token or basic_username, not both"
+            )
         if (self.basic_username is None) != (self.basic_password is None):
-            raise _invalid("basic_password", "basic_username and basic_password go together")
+            raise InvalidSetting("basic_password", "basic_username and basic_password go together")
         if self.client_key and not self.client_cert:
-            raise _invalid("client_key", "needs client_cert")
+            raise InvalidSetting("client_key", "needs client_cert")
 
 
 @attrs.frozen
@@ -113,18 +112,22 @@ class GatewayConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise _invalid("kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
+            raise InvalidSetting("kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
         _positive("timeout_seconds", self.timeout_seconds)
         if self.lookup_attempts < 1:
-            raise _invalid("lookup_attempts", f"must be at least 1, got {self.lookup_attempts!r}")
+            raise InvalidSetting(
+                "lookup_attempts", f"must be at least 1, got {self.lookup_attempts!r}"
+            )
         if self.lookup_interval_seconds < 0:
-            raise _invalid(
+            raise InvalidSetting(
                 "lookup_interval_seconds",
                 f"must not be negative, got {self.lookup_interval_seconds!r}",
             )
         if self.settle_seconds < 0:
-            raise _invalid("settle_seconds", f"must not be negative, got {self.settle_seconds!r}")
+            raise InvalidSetting(
+                "settle_seconds", f"must not be negative, got {self.settle_seconds!r}"
+            )
         if self.kind == "stripe" and not self.stripe.api_key:
-            raise _invalid("stripe.api_key", 'is required when kind = "stripe"')
+            raise InvalidSetting("stripe.api_key", 'is required when kind = "stripe"')
         if self.kind == "rest" and not self.rest.url:
-            raise _invalid("rest.url", 'is required when kind = "rest"')
+            raise InvalidSetting("rest.url", 'is required when kind = "rest"')

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import attrs
 
+from paymentd.settings import InvalidSetting
+
 __all__ = ["LedgerConfig"]
 
 KINDS = ("sqlite", "postgresql")
-
-
-def _invalid(key: str, message: str) -> ValueError:
-    # Imported late: paymentd.config imports this module to build its Config.
-    from paymentd.config import InvalidSetting
-
-    return InvalidSetting(key, message)
 
 
 @attrs.frozen
@@ -35,14 +30,14 @@ class LedgerConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise _invalid("kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
+            raise InvalidSetting("kind", f"must be one of {', '.join(KINDS)}; got {self.kind!r}")
         if self.kind == "sqlite" and not self.path:
-            raise _invalid("path", "must name the SQLite file")
+            raise InvalidSetting("path", "must name the SQLite file")
         if self.kind == "postgresql" and not self.dsn:
-            raise _invalid("dsn", 'is required when kind = "postgresql"')
+            raise InvalidSetting("dsn", 'is required when kind = "postgresql"')
         if self.pool_size < 1:
-            raise _invalid("pool_size", f"must be at least 1, got {self.pool_size!r}")
+            raise InvalidSetting("pool_size", f"must be at least 1, got {self.pool_size!r}")
         if self.connect_timeout <= 0:
-            raise _invalid(
+            raise InvalidSetting(
                 "connect_timeout", f"must be greater than 0, got {self.connect_timeout!r}"
             )

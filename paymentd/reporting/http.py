@@ -5,7 +5,7 @@ Query: ``since`` (default ``24h``), ``until`` (default now), ``format``
 list (the counts always cover the whole period).
 
 The token is checked as the agent API checks its own (the same
-:class:`~paymentd.agent.api.BearerTokens`, the same refusals), against
+:class:`~paymentd.httpauth.BearerTokens`, the same refusals), against
 ``reporting.tokens``: reading every session's history is a different right from
 taking payments on a desktop.  Errors are JSON ``{"error": {"code", "message"}}``.
 """
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from paymentd.agent.api import BearerTokens, error
+from paymentd.httpauth import BearerTokens, error
 from paymentd.ledger import Ledger
 from paymentd.reporting.config import ReportingConfig
 from paymentd.reporting.period import InvalidPeriod, parse_period

@@ -10,13 +10,14 @@ from typing import Any
 import attrs
 import pytest
 
-from paymentd.agent.api import BearerTokens, build_agent_app
+from paymentd.agent.api import build_agent_app
 from paymentd.agent.config import LegMode
 from paymentd.agent.payments import AgentPayment, PaymentParameters
 from paymentd.agent.requests import parse_payment_request
 from paymentd.agent.service import AgentService
 from paymentd.capture.actions import Progress
 from paymentd.config import parse_config
+from paymentd.httpauth import BearerTokens
 from paymentd.metrics import Metrics
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "agent-api.json"
