@@ -28,7 +28,7 @@ from paymentd.gateways.service import ChargingService
 from paymentd.hardening import harden_process
 from paymentd.hooks import HookList, SessionContext, SessionHooks
 from paymentd.http import build_http_app, start_http
-from paymentd.ledger import open_ledger
+from paymentd.ledger import LedgerError, open_ledger
 from paymentd.logs import bind, configure_logging
 from paymentd.metrics import EslServerMetrics, Metrics
 from paymentd.observability import Observability
@@ -193,9 +193,15 @@ class Daemon:
             account_id=info.variable("paymentd_account_id"),
             reference=info.variable("paymentd_reference"),
         )
-        await self.charging.begin_session(
-            session_id, session.uuid, info.mode.value, context.account_id, context.reference
-        )
+        unusable = None
+        try:
+            await self.charging.begin_session(
+                session_id, session.uuid, info.mode.value, context.account_id, context.reference
+            )
+        except LedgerError as exc:
+            # Without a record nothing may be charged; the caller is told and routed on.
+            log.error("ledger unavailable, no payment taken: %s", exc)
+            unusable = "ledger_unavailable"
         log.info("payment session started")
         driver = CallDriver(
             session,
@@ -210,9 +216,12 @@ class Daemon:
         )
         if agent_call is not None:
             agent_call.attach(driver)
-        outcome = await driver.run()
+        outcome = await driver.run(unusable=unusable)
         result = outcome.result.value if outcome is not None and outcome.result else None
-        await self.charging.end_session(session_id, result or "identification-pending")
+        try:
+            await self.charging.end_session(session_id, result or "identification-pending")
+        except LedgerError as exc:
+            log.error("could not record the end of the session: %s", exc)
         log.info("payment session ended", extra={"fields": {"result": result}})
 
     def _composer(self, language: Language) -> Composer:

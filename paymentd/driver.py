@@ -111,8 +111,12 @@ class CallDriver:
 
     # -- public -------------------------------------------------------------------
 
-    async def run(self) -> act.SessionOutcome | None:
-        """Prepare the call, run the dialogue to its end, and return its outcome."""
+    async def run(self, *, unusable: str | None = None) -> act.SessionOutcome | None:
+        """Prepare the call, run the dialogue to its end, and return its outcome.
+
+        ``unusable`` names why the session cannot take a payment at all (e.g. the
+        ledger is down): the dialogue then only says so and routes the call on.
+        """
         pump = asyncio.create_task(self._pump_events(), name=f"events {self.session.uuid}")
         try:
             try:
@@ -126,7 +130,11 @@ class CallDriver:
                 )
             else:
                 await self._hooks.session_started(self.context, self.session)
-                self._post(inp.Start(self._clock()))
+                self._post(
+                    inp.Start(self._clock())
+                    if unusable is None
+                    else inp.InternalFailure(unusable, self._clock())
+                )
             await self._loop()
         finally:
             pump.cancel()
