@@ -27,13 +27,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from paymentd.capture import actions as act
 from paymentd.capture import inputs as inp
-from paymentd.esl import ChannelExecuteComplete, DivertEvents, Dtmf, Event, Resume
+from paymentd.esl import DivertEvents, Dtmf, Event, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
+from paymentd.eslio.session import Execution
 from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.payments import ChargeOutcome, ChargeRequest, Unknown
 from paymentd.speech.base import Language
@@ -70,9 +71,12 @@ class _PlayTask:
 
     def __init__(self, play_id: int) -> None:
         self.play_id = play_id
-        self.stop_requested = False
-        self.current: asyncio.Future[ChannelExecuteComplete] | None = None
+        self.stopped = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.stopped.is_set()
 
 
 class CallDriver:
@@ -104,6 +108,7 @@ class CallDriver:
         self._clock = clock or asyncio.get_running_loop().time
         self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
         self._play: _PlayTask | None = None
+        self._break_may_linger = False
         self._charges: set[asyncio.Task[None]] = set()
         self._hung_up = False
         self._leaving = False
@@ -327,27 +332,53 @@ class CallDriver:
                 audio.delete()
 
     async def _execute_playback(self, task: _PlayTask, app: str, argument: str) -> None:
-        future = self.session.start_execute(app, argument)
-        task.current = future
+        if self._break_may_linger:
+            # A break that lands just after its playback ended leaves FreeSWITCH's break
+            # flag set, and the flag would cut the next prompt short: 1 ms of silence
+            # takes it (and costs nothing when there is none).
+            self._break_may_linger = False
+            await self.session.wait_execute(
+                self.session.start_execute("playback", "silence_stream://1")
+            )
+        execution = self.session.start_execute(app, argument)
+        stop = asyncio.ensure_future(task.stopped.wait())
         try:
-            await self.session.wait_execute(future)
+            await _first_of(execution.completed, stop)
         finally:
-            task.current = None
+            stop.cancel()
+        if not execution.completed.done():
+            await self._break(execution)
+        await self.session.wait_execute(execution)
+
+    async def _break(self, execution: Execution) -> None:
+        """Barge in on ``execution``: only once it runs, and without flushing the queue.
+
+        FreeSWITCH starts a queued app on the channel's next media frame; a break sent
+        before that would miss it, and ``uuid_break ... all`` would drop it, so its
+        completion would never come.
+        """
+        started = asyncio.ensure_future(execution.started.wait())
+        try:
+            await _first_of(execution.completed, started)
+        finally:
+            started.cancel()
+        if execution.completed.done():
+            return
+        # uuid_break ends the running playback in ~20 ms (PROTOCOL.md 13d).
+        await self.session.api(f"uuid_break {self.session.uuid}")
+        self._break_may_linger = True
 
     async def _stop_play(self, play_id: int) -> None:
         task = self._play
         if task is None or task.play_id != play_id or task.task is None or task.task.done():
             return
-        task.stop_requested = True
-        if task.current is not None and not task.current.done():
-            # uuid_break ends the running playback in ~20 ms (PROTOCOL.md 13d); "all"
-            # also drops anything queued behind it.
-            await self.session.api(f"uuid_break {self.session.uuid} all")
+        # The play's own task barges in: it knows whether its playback has started.
+        task.stopped.set()
 
     async def _stop_playback_task(self) -> None:
         task = self._play
         if task is not None and task.task is not None and not task.task.done():
-            task.stop_requested = True
+            task.stopped.set()
             task.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task.task
@@ -399,6 +430,11 @@ class CallDriver:
         if self._hung_up:
             return
         await self.session.execute("transfer", f"{extension} {dialplan} {context}")
+
+
+async def _first_of(*waitables: asyncio.Future[Any]) -> None:
+    """Return when any of ``waitables`` is done (none is cancelled or awaited for its result)."""
+    await asyncio.wait(waitables, return_when=asyncio.FIRST_COMPLETED)
 
 
 _LEAVING = (act.Resume, act.Transfer, act.Hangup, act.ReturnToAgent)

@@ -9,6 +9,7 @@ import uuid
 from paymentd.esl import (
     Api,
     ChannelData,
+    ChannelExecute,
     ChannelExecuteComplete,
     ChannelHangup,
     ChannelHangupComplete,
@@ -30,9 +31,32 @@ from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import CallHungUp, CommandTimeout, ConnectionLost
 from paymentd.eslio.stream import EslStream, StreamObserver
 
-__all__ = ["CallSession", "EventQueueOverflow"]
+__all__ = ["CallSession", "EventQueueOverflow", "Execution"]
 
 log = logging.getLogger("paymentd.esl")
+
+
+class Execution:
+    """One application sent to the call: when FreeSWITCH started it, and its completion.
+
+    ``started`` is set at its CHANNEL_EXECUTE; ``completed`` resolves at its
+    CHANNEL_EXECUTE_COMPLETE (or fails on hang-up).  Barge-in needs the
+    difference: a break may only be aimed at an application that is running.
+    """
+
+    __slots__ = ("app", "completed", "event_uuid", "started")
+
+    def __init__(self, app: str, event_uuid: str) -> None:
+        self.app = app
+        self.event_uuid = event_uuid
+        self.started = asyncio.Event()
+        self.completed: asyncio.Future[ChannelExecuteComplete] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.started.is_set() and not self.completed.done()
 
 
 class EventQueueOverflow(ConnectionLost):
@@ -76,7 +100,7 @@ class CallSession:
             observer=observer,
         )
         self._events: asyncio.Queue[Event] = asyncio.Queue(maxsize=event_queue_size)
-        self._executing: dict[str, asyncio.Future[ChannelExecuteComplete]] = {}
+        self._executing: dict[str, Execution] = {}
         self.channel_data: ChannelData | None = None
         self.hangup_cause: str | None = None
         self.hung_up = asyncio.Event()
@@ -157,31 +181,30 @@ class CallSession:
         Completion is matched by ``Application-UUID`` (our ``Event-UUID``), never by
         order.  Raises :class:`CallHungUp` if the call ends before the app does.
         """
-        future = self.start_execute(app, arg, event_lock=event_lock)
-        return await self.wait_execute(future, timeout)
+        execution = self.start_execute(app, arg, event_lock=event_lock)
+        return await self.wait_execute(execution, timeout)
 
     def start_execute(
         self, app: str, arg: str | None = None, *, event_lock: bool = False
-    ) -> asyncio.Future[ChannelExecuteComplete]:
-        """Send an execute and return the future of its completion (for barge-in)."""
+    ) -> Execution:
+        """Send an execute and return at once (for barge-in); see :class:`Execution`."""
         if self.hung_up.is_set():
             raise CallHungUp(f"the call has hung up ({self.hangup_cause})")
-        event_uuid = str(uuid.uuid4())
-        future: asyncio.Future[ChannelExecuteComplete] = asyncio.get_running_loop().create_future()
-        self._executing[event_uuid] = future
+        execution = Execution(app, str(uuid.uuid4()))
+        self._executing[execution.event_uuid] = execution
         try:
             reply = self.stream.send_nowait(
-                Execute(app, arg, event_uuid=event_uuid, event_lock=event_lock)
+                Execute(app, arg, event_uuid=execution.event_uuid, event_lock=event_lock)
             )
         except BaseException:
-            del self._executing[event_uuid]
+            del self._executing[execution.event_uuid]
             raise
-        watcher = asyncio.get_running_loop().create_task(self._watch_reply(event_uuid, reply))
+        watcher = asyncio.get_running_loop().create_task(self._watch_reply(execution, reply))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
-        return future
+        return execution
 
-    async def _watch_reply(self, event_uuid: str, reply: asyncio.Future[Reply]) -> None:
+    async def _watch_reply(self, execution: Execution, reply: asyncio.Future[Reply]) -> None:
         """Fail the execute if FreeSWITCH refuses the sendmsg or never answers it."""
         error: Exception | None = None
         try:
@@ -194,19 +217,14 @@ class CallSession:
         except ConnectionLost as exc:
             error = exc
         if error is not None:
-            future = self._executing.pop(event_uuid, None)
-            if future is not None and not future.done():
-                future.set_exception(error)
-                future.exception()
+            self._executing.pop(execution.event_uuid, None)
+            _fail(execution, error)
 
     async def wait_execute(
-        self, future: asyncio.Future[ChannelExecuteComplete], timeout: float | None = None
+        self, execution: Execution, timeout: float | None = None
     ) -> ChannelExecuteComplete:
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        finally:
-            if not future.done():
-                future.cancel()
+        """Wait for the completion of ``execution`` (``TimeoutError`` after ``timeout``)."""
+        return await asyncio.wait_for(asyncio.shield(execution.completed), timeout)
 
     async def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """Hang the call up (no-op if it already has)."""
@@ -272,11 +290,16 @@ class CallSession:
                 self.hung_up.set()
             if isinstance(event, ChannelHangupComplete):
                 self.hangup_complete.set()
-        if isinstance(event, ChannelExecuteComplete):
-            key = event.application_uuid
-            future = self._executing.pop(key, None) if key else None
-            if future is not None and not future.done():
-                future.set_result(event)
+        if isinstance(event, ChannelExecute):
+            started = self._executing.get(event.application_uuid or "")
+            if started is not None:
+                started.started.set()
+        elif isinstance(event, ChannelExecuteComplete):
+            done = self._executing.pop(event.application_uuid or "", None)
+            if done is not None:
+                done.started.set()
+                if not done.completed.done():
+                    done.completed.set_result(event)
         if self.hung_up.is_set():
             # Apps still queued will never run now; a running one already completed above.
             self._fail_executing(CallHungUp(f"the call hung up ({self.hangup_cause})"))
@@ -302,8 +325,13 @@ class CallSession:
         await self.close()
 
     def _fail_executing(self, error: Exception) -> None:
-        for future in self._executing.values():
-            if not future.done():
-                future.set_exception(error)
-                future.exception()
+        for execution in self._executing.values():
+            _fail(execution, error)
         self._executing.clear()
+
+
+def _fail(execution: Execution, error: Exception) -> None:
+    if not execution.completed.done():
+        execution.completed.set_exception(error)
+        # Nobody may be waiting any more; do not warn about an unretrieved error.
+        execution.completed.exception()

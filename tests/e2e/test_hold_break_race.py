@@ -1,4 +1,5 @@
-"""A daemon bug found by the shared-ledger test: a call left hanging after its charge.
+"""Regression test for a daemon bug the shared-ledger test found: a call left hanging
+after its charge.
 
 While a charge is slow the driver plays hold audio as repeated ``playback``
 (paymentd/driver.py ``_run_play``): each round is a ``sendmsg execute`` that
@@ -15,7 +16,9 @@ ends. With the usual test timing it happens to about one call in thirty.
 
 This test hits the window every time: the simulator runs at real time (a 20 ms
 media frame, every file 40 ms long), and the test lets the held charge through
-at the moment the next hold round is queued on the channel.
+at the moment the next hold round is queued on the channel.  The driver now
+breaks a playback only once it has started, with ``uuid_break <uuid>`` (no
+``all``), so the queued round plays, is broken, and completes.
 """
 
 from __future__ import annotations
@@ -78,12 +81,6 @@ async def next_round_queued(call: Call) -> None:
     raise AssertionError("no hold round was queued")
 
 
-@pytest.mark.xfail(
-    raises=CallLeftHanging,
-    strict=True,
-    reason="driver bug: uuid_break ... all drops the queued hold round; its completion "
-    "is awaited forever (see the module docstring)",
-)
 async def test_a_charge_answered_while_the_next_hold_round_is_queued_ends_the_call(
     tmp_path: Path, daemons: Daemons, processor: Processor, real_time_simulator: FreeSwitchSimulator
 ) -> None:
