@@ -309,8 +309,8 @@ class CallDriver:
                 await self._play_part(task, part, sensitive)
         except (CallHungUp, ConnectionLost):
             self._note_hangup()
-        except (ESLError, OSError, ValueError) as exc:
-            log.error("prompt could not be played: %s", exc)
+        except (ESLError, OSError, ValueError, TimeoutError) as exc:
+            log.error("prompt could not be played: %s", exc or type(exc).__name__)
             self._post(inp.InternalFailure("playback", self._clock()))
         finally:
             self._post(inp.PlaybackFinished(task.play_id, self._clock()))
@@ -348,7 +348,9 @@ class CallDriver:
             stop.cancel()
         if not execution.completed.done():
             await self._break(execution)
-        await self.session.wait_execute(execution)
+        # Every prompt and hold round is far shorter; without an end, the caller would
+        # sit in dead air, so the dialogue is told the call cannot go on.
+        await self.session.wait_execute(execution, timeout=_PLAYBACK_LIMIT_SECONDS)
 
     async def _break(self, execution: Execution) -> None:
         """Barge in on ``execution``: only once it runs, and without flushing the queue.
@@ -436,6 +438,9 @@ async def _first_of(*waitables: asyncio.Future[Any]) -> None:
     """Return when any of ``waitables`` is done (none is cancelled or awaited for its result)."""
     await asyncio.wait(waitables, return_when=asyncio.FIRST_COMPLETED)
 
+
+#: The longest a single playback may take before the call is given up on.
+_PLAYBACK_LIMIT_SECONDS = 120.0
 
 _LEAVING = (act.Resume, act.Transfer, act.Hangup, act.ReturnToAgent)
 
