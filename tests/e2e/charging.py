@@ -81,13 +81,6 @@ def daemon_config(ledger: LedgerConfig | None, gateway: str) -> str:
     return text.replace(_LEDGER_SECTION, section)
 
 
-def without_hold_audio(config_text: str) -> str:
-    """No hold audio while a charge is held (see tests/e2e/test_hold_break_race.py)."""
-    line = "hold_after_seconds = 0.4\n"
-    assert line in config_text
-    return config_text.replace(line, "hold_after_seconds = 120\n")
-
-
 def reader_config(daemon: RunningDaemon, ledger: LedgerConfig | None) -> LedgerConfig:
     """How the test reads the ledger ``daemon`` writes."""
     return ledger or LedgerConfig(kind="sqlite", path=str(daemon.ledger_path))

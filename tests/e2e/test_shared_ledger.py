@@ -32,7 +32,6 @@ from tests.e2e.charging import (
     place_paying_call,
     rest_gateway,
     wait_until,
-    without_hold_audio,
 )
 from tests.e2e.daemon import RunningDaemon
 from tests.gateways.processor import Processor
@@ -75,9 +74,7 @@ async def test_two_daemons_on_one_postgresql_ledger_take_calls_at_once(
         await release.wait()
 
     processor.on_charge = hold
-    # Without hold audio: a charge answered just as the next hold playback is queued
-    # leaves its call stuck, a driver bug of its own (tests/e2e/test_hold_break_race.py).
-    config = without_hold_audio(daemon_config(shared, rest_gateway(processor.url)))
+    config = daemon_config(shared, rest_gateway(processor.url))
     first = daemons.new(tmp_path / "first", config)
     second = daemons.new(tmp_path / "second", config)
 
