@@ -76,6 +76,7 @@ class Daemon:
         self._client: aiohttp.ClientSession | None = None
         self._composers: dict[str, Composer] = {}
         self._readback: ReadbackDirectory | None = None
+        self._reconciler: asyncio.Task[None] | None = None
         self._sounds = sounds_root(config)
         #: Observers of every payment session (metrics, segment markers, agent desktops).
         self.hooks: list[SessionHooks] = []
@@ -109,6 +110,11 @@ class Daemon:
                 len(report.unresolved),
             )
         await self.observability.start(ledger)
+        if config.gateway.reconcile_interval_seconds > 0:
+            self._reconciler = asyncio.create_task(
+                self._reconcile_forever(config.gateway.reconcile_interval_seconds),
+                name="reconcile",
+            )
 
         app = build_http_app(self.metrics, self._health)
         self.observability.install_http(app)
@@ -134,12 +140,31 @@ class Daemon:
         await self.esl.start()
         log.info("paymentd %s ready", __version__)
 
+    async def _reconcile_forever(self, interval: float) -> None:
+        """Resolve, while running, what recovery at start-up could not (or did not see)."""
+        assert self.charging is not None
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                report = await self.charging.recover()
+            except Exception:
+                log.exception("reconciliation failed; trying again later")
+                continue
+            if report.unresolved:
+                log.warning(
+                    "%d charge attempt(s) still need reconciliation", len(report.unresolved)
+                )
+
     def _health(self) -> tuple[bool, dict[str, object]]:
         calls = self.esl.active_calls if self.esl is not None else 0
         return self.esl is not None, {"version": __version__, "active_calls": calls}
 
     async def stop(self) -> None:
         """Stop taking calls, let live ones finish (bounded), then close everything."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciler
         if self.esl is not None:
             await self.esl.shutdown(
                 self.config.esl.shutdown_grace_seconds, self.config.esl.shutdown_hangup_cause

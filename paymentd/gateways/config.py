@@ -106,6 +106,9 @@ class GatewayConfig:
     #: At start-up, an attempt younger than this that the gateway has no record of may
     #: still be on its way; recovery waits this long before calling it "not charged".
     settle_seconds: float = 60.0
+    #: While running, look again this often at attempts flagged for reconciliation and
+    #: at those a dead daemon sharing the ledger left pending (0: only at start-up).
+    reconcile_interval_seconds: float = 300.0
     sandbox: SandboxConfig = attrs.Factory(SandboxConfig)
     stripe: StripeConfig = attrs.Factory(StripeConfig)
     rest: RestConfig = attrs.Factory(RestConfig)
@@ -122,6 +125,11 @@ class GatewayConfig:
             raise InvalidSetting(
                 "lookup_interval_seconds",
                 f"must not be negative, got {self.lookup_interval_seconds!r}",
+            )
+        if self.reconcile_interval_seconds < 0:
+            raise InvalidSetting(
+                "reconcile_interval_seconds",
+                f"must not be negative, got {self.reconcile_interval_seconds!r}",
             )
         if self.settle_seconds < 0:
             raise InvalidSetting(
