@@ -19,7 +19,7 @@ from paymentd import __version__
 from paymentd.agent.service import AgentService
 from paymentd.capture.call import VARIABLES_IN, CallInfo
 from paymentd.capture.dialogue import PaymentDialogue
-from paymentd.capture.results import Mode
+from paymentd.capture.results import ErrorType, Mode
 from paymentd.config import Config
 from paymentd.driver import CallDriver
 from paymentd.eslio import CallSession, OutboundServer
@@ -28,7 +28,7 @@ from paymentd.gateways.service import ChargingService
 from paymentd.hardening import harden_process
 from paymentd.hooks import HookList, SessionContext, SessionHooks
 from paymentd.http import build_http_app, start_http
-from paymentd.ledger import LedgerError, open_ledger
+from paymentd.ledger import open_ledger
 from paymentd.logs import bind, configure_logging
 from paymentd.metrics import EslServerMetrics, Metrics
 from paymentd.observability import Observability
@@ -218,15 +218,16 @@ class Daemon:
             account_id=info.variable("paymentd_account_id"),
             reference=info.variable("paymentd_reference"),
         )
-        unusable = None
+        unavailable = None
         try:
             await self.charging.begin_session(
                 session_id, session.uuid, info.mode.value, context.account_id, context.reference
             )
-        except LedgerError as exc:
+        except Exception as exc:
             # Without a record nothing may be charged; the caller is told and routed on.
-            log.error("ledger unavailable, no payment taken: %s", exc)
-            unusable = "ledger_unavailable"
+            # (The type only: a database error may quote what it was given.)
+            log.error("ledger unavailable, no payment taken: %s", type(exc).__name__)
+            unavailable = ErrorType.LEDGER_UNAVAILABLE
         log.info("payment session started")
         driver = CallDriver(
             session,
@@ -241,12 +242,12 @@ class Daemon:
         )
         if agent_call is not None:
             agent_call.attach(driver)
-        outcome = await driver.run(unusable=unusable)
+        outcome = await driver.run(unavailable=unavailable)
         result = outcome.result.value if outcome is not None and outcome.result else None
         try:
             await self.charging.end_session(session_id, result or "identification-pending")
-        except LedgerError as exc:
-            log.error("could not record the end of the session: %s", exc)
+        except Exception as exc:
+            log.error("could not record the end of the session: %s", type(exc).__name__)
         log.info("payment session ended", extra={"fields": {"result": result}})
 
     def _composer(self, language: Language) -> Composer:

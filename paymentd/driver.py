@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from paymentd.capture import actions as act
 from paymentd.capture import inputs as inp
+from paymentd.capture.results import ErrorType
 from paymentd.esl import DivertEvents, Dtmf, Event, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
@@ -116,11 +117,11 @@ class CallDriver:
 
     # -- public -------------------------------------------------------------------
 
-    async def run(self, *, unusable: str | None = None) -> act.SessionOutcome | None:
+    async def run(self, *, unavailable: ErrorType | None = None) -> act.SessionOutcome | None:
         """Prepare the call, run the dialogue to its end, and return its outcome.
 
-        ``unusable`` names why the session cannot take a payment at all (e.g. the
-        ledger is down): the dialogue then only says so and routes the call on.
+        ``unavailable`` says why no payment can be taken at all (e.g. the ledger is
+        down): the dialogue then only tells the caller and routes the call on.
         """
         pump = asyncio.create_task(self._pump_events(), name=f"events {self.session.uuid}")
         try:
@@ -135,11 +136,7 @@ class CallDriver:
                 )
             else:
                 await self._hooks.session_started(self.context, self.session)
-                self._post(
-                    inp.Start(self._clock())
-                    if unusable is None
-                    else inp.InternalFailure(unusable, self._clock())
-                )
+                self._post(inp.Start(self._clock(), unavailable))
             await self._loop()
         finally:
             pump.cancel()

@@ -296,8 +296,8 @@ class PaymentDialogue:
         self._out = []
         self._now = event.now
         match event:
-            case Start():
-                self._on_start()
+            case Start(unavailable=unavailable):
+                self._on_start(unavailable)
             case DigitPressed(digit=digit):
                 self._on_key(digit)
             case PlaybackFinished(play_id=play_id):
@@ -321,12 +321,12 @@ class PaymentDialogue:
 
     # --- start -----------------------------------------------------------------------------
 
-    def _on_start(self) -> None:
+    def _on_start(self, unavailable: ErrorType | None) -> None:
         if self._started:
             raise UnexpectedInput("Start twice")
         self._started = True
         call = self._call
-        problem = self._read_parameters()
+        problem = self._read_parameters() or unavailable
         self._emit(
             Progress(
                 ProgressKind.STARTED,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from paymentd.capture.results import ErrorType
 from paymentd.payments import ChargeOutcome
 
 __all__ = [
@@ -31,9 +32,14 @@ DTMF_KEYS = frozenset("0123456789*#ABCD")
 
 @attrs.frozen
 class Start:
-    """The first input, once the call is set up for capture (see the driver contract)."""
+    """The first input, once the call is set up for capture (see the driver contract).
+
+    ``unavailable``: the daemon cannot take a payment now (e.g. the ledger cannot record
+    one); the dialogue then only tells the caller and routes the call as an internal error.
+    """
 
     now: float
+    unavailable: ErrorType | None = None
 
 
 def _check_key(_inst: object, _attribute: object, value: str) -> None:

@@ -68,6 +68,8 @@ class ErrorType(enum.StrEnum):
     CANCELLED_BY_AGENT = "cancelled_by_agent"
     GATEWAY_FAILED = "gateway_failed"
     OUTCOME_UNKNOWN = "outcome_unknown"
+    # The daemon could not take a payment at all
+    LEDGER_UNAVAILABLE = "ledger_unavailable"
     # The session's parameters (channel variables) were unusable
     INVALID_AMOUNT_PARAMETER = "invalid_amount_parameter"
     AMOUNT_PARAMETER_OUT_OF_LIMITS = "amount_parameter_out_of_limits"

@@ -11,8 +11,8 @@ from paymentd.capture.actions import (
     Transfer,
 )
 from paymentd.capture.config import AgentRoutes, AutomatedRoutes, CaptureConfig, Route, RouteConfig
-from paymentd.capture.inputs import AgentCancelled, AgentLeft, InternalFailure
-from paymentd.capture.results import Mode, Result
+from paymentd.capture.inputs import AgentCancelled, AgentLeft, InternalFailure, Start
+from paymentd.capture.results import ErrorType, Mode, Result
 from paymentd.payments import Approved, Declined, DeclineReason
 from tests.capture.cards import CVV, VISA
 from tests.capture.harness import AMOUNT_GIVEN, VERIFIED, Call, pay
@@ -234,3 +234,15 @@ def test_every_result_has_a_route_in_both_modes() -> None:
             continue
         assert isinstance(getattr(AutomatedRoutes(), result.route_key), Route)
         assert getattr(AgentRoutes(), result.route_key) == Route("agent")
+
+
+def test_a_daemon_that_cannot_take_payments_says_so_and_routes_on() -> None:
+    call = Call(variables={**VERIFIED, **AMOUNT_GIVEN})
+    call.feed(Start(call.now, unavailable=ErrorType.LEDGER_UNAVAILABLE))
+    heard = call.listen()
+    assert call.prompt_names(heard) == ["technical_problem"]
+    assert not call.charges
+    assert call.outcome.result is Result.INTERNAL_ERROR
+    assert call.variables["paymentd_result"] == "internal-error"
+    assert call.variables["paymentd_error_type"] == "ledger_unavailable"
+    assert isinstance(call.actions[-2], Resume)

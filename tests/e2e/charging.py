@@ -22,6 +22,8 @@ from typing import Any
 import asyncpg
 import attrs
 
+from paymentd.gateways import SandboxConfig
+from paymentd.gateways.sandbox import SandboxCharge, SandboxGateway
 from paymentd.ledger import AttemptRecord, Ledger, LedgerConfig, SessionRecord, open_ledger
 from paymentd.testing import Call, FreeSwitchSimulator, Script
 from tests.e2e.conftest import BASE_CONFIG, PAY
@@ -186,3 +188,8 @@ def log_messages(daemon: RunningDaemon) -> list[str]:
         for line in daemon.log_text().splitlines()
         if line.startswith("{")
     ]
+
+
+async def sandbox_charges(daemon: RunningDaemon) -> list[SandboxCharge]:
+    state = SandboxConfig(state_path=str(daemon.directory / "sandbox.sqlite3"))
+    return await SandboxGateway(state, 1).charges()

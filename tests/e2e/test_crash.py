@@ -21,8 +21,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from paymentd.gateways import SandboxConfig
-from paymentd.gateways.sandbox import SandboxCharge, SandboxGateway
 from paymentd.gateways.service import NOT_CHARGED
 from paymentd.ledger import AttemptRecord, AttemptStatus, LedgerConfig
 from paymentd.payments import Approved
@@ -38,6 +36,7 @@ from tests.e2e.charging import (
     place_paying_call,
     reader_config,
     rest_gateway,
+    sandbox_charges,
     sandbox_gateway,
     wait_until,
 )
@@ -167,11 +166,6 @@ async def restart(crash: Crash) -> AttemptRecord:
     sessions = [s for s in await all_sessions(crash.reader) if s.call_uuid == crash.call.uuid]
     assert [s.attempts for s in sessions] == [1]
     return record
-
-
-async def sandbox_charges(daemon: RunningDaemon) -> list[SandboxCharge]:
-    state = SandboxConfig(state_path=str(daemon.directory / "sandbox.sqlite3"))
-    return await SandboxGateway(state, 1).charges()
 
 
 async def test_killed_after_the_sandbox_charged_before_its_answer(
