@@ -32,6 +32,9 @@ path = "$directory/ledger.sqlite3"
 [gateway.sandbox]
 latency_seconds = $latency
 
+[reporting]
+tokens = ["e2e-report-token-0123456789abcdef"]
+
 [capture]
 hold_after_seconds = 0.4
 card_fields_by_brand = { amex = ["expiry", "cvv", "postal_code"] }
@@ -100,8 +103,20 @@ def dialplan() -> Dialplan:
     )
 
 
-def make_daemon(tmp: Path, latency: float) -> RunningDaemon:
+#: The bearer token of the daemons' report route (in BASE_CONFIG's [reporting]).
+REPORT_TOKEN = "e2e-report-token-0123456789abcdef"
+assert REPORT_TOKEN in BASE_CONFIG
+
+ALL_BRANDS = (
+    'allowed_brands = ["visa", "mastercard", "amex", "discover", "diners", "jcb", "unionpay", '
+    '"maestro"]\n'
+)
+
+
+def make_daemon(tmp: Path, latency: float, *, all_brands: bool = False) -> RunningDaemon:
     text = BASE_CONFIG.replace("$latency", repr(latency))
+    if all_brands:
+        text = text.replace("[capture]\n", "[capture]\n" + ALL_BRANDS, 1)
     return RunningDaemon(tmp, text)
 
 
@@ -118,6 +133,15 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
 def slow_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
     """A daemon whose gateway takes 1.5 s: hold audio, and hang-ups while a charge is in flight."""
     running = make_daemon(tmp_path_factory.mktemp("paymentd-slow"), latency=1.5)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def all_brands_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
+    """A daemon that accepts every brand paymentd knows (the default accepts four)."""
+    running = make_daemon(tmp_path_factory.mktemp("paymentd-brands"), latency=0.02, all_brands=True)
     running.start()
     yield running
     running.stop()

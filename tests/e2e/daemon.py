@@ -79,12 +79,15 @@ class RunningDaemon:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http_port}{path}"
 
-    def get(self, path: str) -> str:
-        with urllib.request.urlopen(self.url(path), timeout=5) as response:
+    def get(self, path: str, token: str | None = None) -> str:
+        request = urllib.request.Request(self.url(path))
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=5) as response:
             return str(response.read().decode())
 
-    async def aget(self, path: str) -> str:
-        return await asyncio.to_thread(self.get, path)
+    async def aget(self, path: str, token: str | None = None) -> str:
+        return await asyncio.to_thread(self.get, path, token)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

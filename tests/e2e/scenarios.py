@@ -17,6 +17,9 @@ MASTERCARD = "5555555555554444"
 AMEX = "378282246310005"
 DISCOVER = "6011111111111117"
 JCB = "3566002020360505"  # a real test number of a brand the default config does not accept
+DINERS = "3056930009020004"
+UNIONPAY = "6200000000000005"
+MAESTRO = "6759649826438453"
 BAD_LUHN = "4111111111111112"
 DECLINE_GENERIC = "4000000000000002"
 DECLINE_CVC = "4000000000000127"
@@ -38,6 +41,9 @@ CARD_DATA = (
     AMEX,
     DISCOVER,
     JCB,
+    DINERS,
+    UNIONPAY,
+    MAESTRO,
     BAD_LUHN,
     DECLINE_GENERIC,
     DECLINE_CVC,
@@ -107,6 +113,8 @@ class Scenario:
     #: The result the ledger must hold when it differs from the channel (hang-ups).
     ledger_result: str | None = None
     slow_gateway: bool = False
+    #: Run against the daemon that accepts every brand.
+    all_brands: bool = False
 
 
 def _happy(brand: str, rules: tuple[Rule, ...], last4: str, **extra: str) -> Scenario:
@@ -143,6 +151,11 @@ SCENARIOS: list[Scenario] = [
         "0005",
     ),
     _happy("discover", (card(DISCOVER), expiry(), cvv()), "1117"),
+    # The brands the default configuration does not accept, on a daemon that does.
+    attrs.evolve(_happy("diners", (card(DINERS), expiry(), cvv()), "0004"), all_brands=True),
+    attrs.evolve(_happy("jcb", (card(JCB), expiry(), cvv()), "0505"), all_brands=True),
+    attrs.evolve(_happy("unionpay", (card(UNIONPAY), expiry(), cvv()), "0005"), all_brands=True),
+    attrs.evolve(_happy("maestro", (card(MAESTRO), expiry(), cvv()), "8453"), all_brands=True),
     Scenario(
         "invalid-luhn-then-valid",
         (pay_given_amount(), confirm_all(), card(BAD_LUHN), *visa_card()),

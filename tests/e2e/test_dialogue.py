@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from paymentd.testing import CallResult, FreeSwitchSimulator, Script
-from tests.e2e.conftest import PAY
+from tests.e2e.conftest import PAY, REPORT_TOKEN
 from tests.e2e.daemon import RunningDaemon
 from tests.e2e.scenarios import CARD_DATA, SCENARIOS, Scenario
 
@@ -78,9 +78,15 @@ async def test_scenario(
     scenario: Scenario,
     daemon: RunningDaemon,
     slow_daemon: RunningDaemon,
+    all_brands_daemon: RunningDaemon,
     simulator: FreeSwitchSimulator,
 ) -> None:
-    running = slow_daemon if scenario.slow_gateway else daemon
+    if scenario.slow_gateway:
+        running = slow_daemon
+    elif scenario.all_brands:
+        running = all_brands_daemon
+    else:
+        running = daemon
     if running not in RUN_DAEMONS:
         RUN_DAEMONS.append(running)
     result = await run_scenario(scenario, running, simulator)
@@ -135,7 +141,7 @@ async def test_nothing_the_runs_produced_contains_card_data(
     if not EVIDENCE:
         # Run alone: produce the evidence first.
         for scenario in SCENARIOS:
-            if not scenario.slow_gateway:
+            if not (scenario.slow_gateway or scenario.all_brands):
                 await run_scenario(scenario, daemon, simulator)
         RUN_DAEMONS.append(daemon)
     pattern = _card_data_pattern()
@@ -144,6 +150,12 @@ async def test_nothing_the_runs_produced_contains_card_data(
         sources[f"log-{index}"] = running.log_text()
         sources[f"metrics-{index}"] = await running.aget("/metrics")
         sources[f"healthz-{index}"] = await running.aget("/healthz")
+        for fmt in ("json", "csv"):
+            report = await running.aget(
+                f"/v1/reports/sessions?since=1d&format={fmt}", token=REPORT_TOKEN
+            )
+            assert "session" in report
+            sources[f"report-{fmt}-{index}"] = report
         ledger = Path(running.ledger_path)
         for path in ledger.parent.glob(ledger.name + "*"):
             sources[f"ledger-{path.name}-{index}"] = path.read_bytes().decode("latin-1")
