@@ -16,11 +16,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import attrs
 
 from paymentd.gateways import SandboxConfig
 from paymentd.gateways.sandbox import SandboxCharge, SandboxGateway
@@ -86,23 +84,6 @@ def daemon_config(ledger: LedgerConfig | None, gateway: str) -> str:
 def reader_config(daemon: RunningDaemon, ledger: LedgerConfig | None) -> LedgerConfig:
     """How the test reads the ledger ``daemon`` writes."""
     return ledger or LedgerConfig(kind="sqlite", path=str(daemon.ledger_path))
-
-
-@attrs.define
-class Daemons:
-    """The daemons a test starts; whatever still runs at its end is killed."""
-
-    started: list[RunningDaemon] = attrs.Factory(list)
-
-    def new(self, directory: Path, config_text: str) -> RunningDaemon:
-        directory.mkdir(parents=True, exist_ok=True)
-        daemon = RunningDaemon(directory, config_text)
-        self.started.append(daemon)
-        return daemon
-
-    def kill_all(self) -> None:
-        for daemon in self.started:
-            daemon.kill()
 
 
 @asynccontextmanager

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from paymentd.testing import Action, Dialplan, Extension, FreeSwitchSimulator
-from tests.e2e.daemon import RunningDaemon
+from tests.e2e.daemon import Daemons, RunningDaemon
+from tests.gateways.processor import Processor
 
 #: Short timers so that silence and slow keying are tested in seconds, not minutes.
 BASE_CONFIG = """
@@ -145,6 +146,23 @@ def all_brands_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    """Daemons a test starts itself; whatever still runs at its end is killed."""
+    started = Daemons()
+    yield started
+    started.kill_all()
+
+
+@pytest.fixture
+async def processor() -> AsyncIterator[Processor]:
+    """The REST connector's test endpoint, a real aiohttp server in this process."""
+    endpoint = Processor()
+    runner = await endpoint.start()
+    yield endpoint
+    await runner.cleanup()
 
 
 @pytest.fixture

@@ -109,3 +109,20 @@ class RunningDaemon:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+@attrs.define
+class Daemons:
+    """The daemons a test starts; whatever still runs at its end is killed."""
+
+    started: list[RunningDaemon] = attrs.Factory(list)
+
+    def new(self, directory: Path, config_text: str) -> RunningDaemon:
+        directory.mkdir(parents=True, exist_ok=True)
+        daemon = RunningDaemon(directory, config_text)
+        self.started.append(daemon)
+        return daemon
+
+    def kill_all(self) -> None:
+        for daemon in self.started:
+            daemon.kill()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from paymentd.payments import Approved
 from paymentd.testing import CallResult, FreeSwitchSimulator
 from tests.e2e.charging import (
     SETTLE_SECONDS,
-    Daemons,
     all_attempts,
     all_sessions,
     daemon_config,
@@ -40,7 +39,7 @@ from tests.e2e.charging import (
     sandbox_gateway,
     wait_until,
 )
-from tests.e2e.daemon import RunningDaemon
+from tests.e2e.daemon import Daemons, RunningDaemon
 from tests.gateways.processor import Processor
 from tests.ledger.postgres import PostgresCluster
 from tests.ledger.test_recovery import wait_for_sandbox_charge
@@ -58,22 +57,6 @@ async def ledger(request: pytest.FixtureRequest) -> LedgerConfig | None:
         return None
     cluster: PostgresCluster = request.getfixturevalue("postgresql_cluster")
     return LedgerConfig(kind="postgresql", dsn=await cluster.new_database())
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    started = Daemons()
-    yield started
-    started.kill_all()
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    """The REST connector's test endpoint, a real aiohttp server in this process."""
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
 
 
 @attrs.frozen

@@ -25,33 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from paymentd.testing import Call, FreeSwitchSimulator, SimOptions, SoundCatalog
-from tests.e2e.charging import Daemons, daemon_config, place_paying_call, rest_gateway, wait_until
+from tests.e2e.charging import daemon_config, place_paying_call, rest_gateway, wait_until
 from tests.e2e.conftest import dialplan
+from tests.e2e.daemon import Daemons
 from tests.gateways.processor import Processor
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    started = Daemons()
-    yield started
-    started.kill_all()
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
 
 
 @pytest.fixture

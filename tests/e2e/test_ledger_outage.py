@@ -3,7 +3,6 @@ the call goes on to the configured route."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -11,19 +10,13 @@ import pytest
 
 from paymentd.ledger import LedgerConfig
 from paymentd.testing import FreeSwitchSimulator, Script
-from tests.e2e.charging import Daemons, daemon_config, sandbox_charges, sandbox_gateway
+from tests.e2e.charging import daemon_config, sandbox_charges, sandbox_gateway
 from tests.e2e.conftest import PAY
+from tests.e2e.daemon import Daemons
 from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
 from tests.ledger.postgres import PostgresCluster
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    started = Daemons()
-    yield started
-    started.kill_all()
 
 
 async def cut_off(cluster: PostgresCluster, dsn: str) -> None:

@@ -3,7 +3,6 @@ ledger (``[gateway] reconcile_interval_seconds``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,15 @@ from paymentd.gateways.service import NOT_CHARGED
 from paymentd.ledger import AttemptStatus, LedgerConfig, NewAttempt, open_ledger
 from tests.e2e.charging import (
     SETTLE_SECONDS,
-    Daemons,
     all_attempts,
     daemon_config,
     sandbox_gateway,
     wait_until,
 )
+from tests.e2e.daemon import Daemons
 from tests.ledger.postgres import PostgresCluster
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    started = Daemons()
-    yield started
-    started.kill_all()
 
 
 async def test_a_running_daemon_resolves_what_a_dead_peer_left_pending(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ import pytest
 from paymentd.ledger import AttemptStatus, LedgerConfig
 from paymentd.testing import Call, FreeSwitchSimulator
 from tests.e2e.charging import (
-    Daemons,
     all_attempts,
     all_sessions,
     daemon_config,
@@ -33,7 +31,7 @@ from tests.e2e.charging import (
     rest_gateway,
     wait_until,
 )
-from tests.e2e.daemon import RunningDaemon
+from tests.e2e.daemon import Daemons, RunningDaemon
 from tests.gateways.processor import Processor
 from tests.ledger.postgres import PostgresCluster
 
@@ -41,22 +39,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 #: Calls on each daemon, all at once.
 CALLS = 4
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    started = Daemons()
-    yield started
-    started.kill_all()
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    """The REST connector's test endpoint, a real aiohttp server in this process."""
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
 
 
 async def test_two_daemons_on_one_postgresql_ledger_take_calls_at_once(
