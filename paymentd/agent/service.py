@@ -54,6 +54,7 @@ from paymentd.eslio import CallSession, InboundClient, NotConnected
 from paymentd.eslio.errors import ConnectionLost
 from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.metrics import EslInboundMetrics, Metrics
+from paymentd.observability.http import install_http_metrics
 from paymentd.speech.layout import default_sounds_root
 
 __all__ = ["AgentCall", "AgentHooks", "AgentService"]
@@ -92,6 +93,7 @@ class AgentService:
         self.config: AgentConfig = config.agent
         self.capture: CaptureConfig = config.capture
         inbound = config.inbound
+        self._metrics = metrics
         self._inbound_metrics = EslInboundMetrics(metrics)
         self.inbound = InboundClient(
             inbound.host,
@@ -154,7 +156,9 @@ class AgentService:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(config.tls_cert, config.tls_key)
-        self._runner = web.AppRunner(build_agent_app(self), access_log=None)
+        app = build_agent_app(self)
+        install_http_metrics(app, self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         address = config.address
         site = web.TCPSite(self._runner, address.host, address.port, ssl_context=context)

@@ -53,4 +53,5 @@ def install_http_metrics(app: web.Application, metrics: Metrics) -> None:
             if status in _AUTH_FAILURES:
                 metrics.http_auth_failures.labels(route).inc()
 
-    app.middlewares.append(measure)
+    # Outermost, so that answers other middlewares give (a refused token) are counted too.
+    app.middlewares.insert(0, measure)

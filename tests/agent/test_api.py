@@ -58,6 +58,27 @@ async def test_requests_without_a_valid_token_are_refused_counted_and_start_noth
         assert TOKEN[:-1] not in str(reply.body)
     assert refused(world, "missing_token") == 4
     assert refused(world, "invalid_token") == 4
+    # The daemon's HTTP metrics count the agent API too, by route template.
+    registry = world.daemon.metrics.registry
+    total = 0.0
+    for route in (
+        "/v1/calls/{call_uuid}/payments",
+        "/v1/payments/{payment_id}",
+        "/v1/payments/{payment_id}/events",
+        "/v1/payments/{payment_id}/cancel",
+        "unmatched",
+    ):
+        total += (
+            registry.get_sample_value("paymentd_http_auth_failures_total", {"route": route}) or 0
+        )
+    assert total == 8
+    assert (
+        registry.get_sample_value(
+            "paymentd_http_requests_total",
+            {"route": "/v1/calls/{call_uuid}/payments", "method": "POST", "status": "401"},
+        )
+        == 4
+    )
     # Nothing reached FreeSWITCH.
     assert not [c for c in api_commands(world) if call.customer.uuid in c]
 
