@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from tests.gateways.processor import Processor
 from tests.ledger.postgres import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,3 +36,19 @@ def postgresql_cluster() -> Iterator[PostgresCluster]:
     cluster = PostgresCluster.start(bindir)
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """One HTTP client session, as the daemon shares one between its gateways."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def processor() -> AsyncIterator[Processor]:
+    """The REST connector's test endpoint, a real aiohttp server (tests/gateways/processor.py)."""
+    endpoint = Processor()
+    runner = await endpoint.start()
+    yield endpoint
+    await runner.cleanup()

@@ -10,7 +10,6 @@ import pytest
 
 from paymentd.testing import Action, Dialplan, Extension, FreeSwitchSimulator
 from tests.e2e.daemon import Daemons, RunningDaemon
-from tests.gateways.processor import Processor
 
 #: Short timers so that silence and slow keying are tested in seconds, not minutes.
 BASE_CONFIG = """
@@ -154,15 +153,6 @@ def daemons() -> Iterator[Daemons]:
     started = Daemons()
     yield started
     started.kill_all()
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    """The REST connector's test endpoint, a real aiohttp server in this process."""
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import aiohttp
 import pytest
 
 from tests.gateways.localstripe import running_localstripe
-from tests.gateways.processor import Processor
 from tests.gateways.stripe_proxy import StripeProxy
 
 
@@ -17,20 +16,6 @@ def localstripe() -> Iterator[str]:
     """The base URL of a localstripe server started for this test session."""
     with running_localstripe() as url:
         yield url
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from paymentd.ledger import Ledger, LedgerConfig, open_ledger
-from tests.gateways.processor import Processor
 from tests.ledger.postgres import PostgresCluster
 
 
@@ -28,18 +26,3 @@ async def ledger(ledger_config: LedgerConfig) -> AsyncIterator[Ledger]:
     opened = await open_ledger(ledger_config)
     yield opened
     await opened.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def processor() -> AsyncIterator[Processor]:
-    """The REST connector's test endpoint (see tests/gateways/processor.py)."""
-    endpoint = Processor()
-    runner = await endpoint.start()
-    yield endpoint
-    await runner.cleanup()
