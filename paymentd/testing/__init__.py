@@ -129,7 +129,9 @@ frame (about 20 ms to the socket) and the key that ends a prompt arriving after 
 prompt's COMPLETE, ``divert_events``, ``sensitive_dtmf``, ``digits_dialed`` masking
 (first match only, every occurrence), playback terminators and ``playback_ms`` read
 blocks, the hang-up sequence, linger/nolinger/forever, dialplan continuation, transfer,
-bridge / park_after_bridge / uuid_bridge, API and BACKGROUND_JOB events.
+bridge / park_after_bridge / uuid_bridge (a ``uuid_bridge`` of a pair already bridged ends
+that bridge and bridges them again, reading ``bridge_filter_dtmf`` anew, as
+``switch_ivr_uuid_bridge`` does), API and BACKGROUND_JOB events.
 
 Not modelled: SIP/RTP (channels are loopback, as in the captures, with their artefacts:
 DTMF-Source UNKNOWN, 2000-sample keys), codecs and real audio (hearing is a model of

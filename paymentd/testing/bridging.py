@@ -9,6 +9,20 @@ leg whose bridge ends parks when ``park_after_bridge`` is set and hangs up
 otherwise.  ``uuid_bridge`` takes a channel out of whatever it runs (for the
 customer: the ``socket`` app, whose listener stays attached) into
 CS_SOFT_EXECUTE and bridges it there.
+
+``switch_ivr_uuid_bridge`` does not care whether the two are bridged already
+(``src/switch_ivr_bridge.c``): it flags both legs for transfer and moves them to
+CS_HIBERNATE, so a running bridge ends without anyone parking or hanging up
+(the transfer flag skips ``park_after_bridge`` / ``hangup_after_bridge``), and
+the pair is bridged again.  On the originator the ended bridge's
+``switch_ivr_multi_threaded_bridge`` already put CS_RESET over CS_HIBERNATE, so
+it goes CS_RESET, CS_SOFT_EXECUTE; the other leg goes CS_HIBERNATE, CS_RESET,
+CS_SOFT_EXECUTE, CS_EXCHANGE_MEDIA.  Each new bridge reads
+``bridge_filter_dtmf`` again.  If the other leg is down by the time the
+originator gets to bridge (``uuid_bridge_on_soft_execute``), the originator parks
+when it has ``park_after_bridge`` and is hung up with DESTINATION_OUT_OF_ORDER
+otherwise (``transfer_after_bridge`` and the other leg's ``rdnis`` are not
+modelled).
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ __all__ = [
     "app_bridge",
     "bridge_sessions",
     "link",
+    "park_after_bridge",
     "prepare_uuid_bridge",
     "soft_bridge",
 ]
@@ -142,14 +157,16 @@ async def agent_leg_program(session: Session) -> None:
         # The caller's bridge app takes this leg once it is answered.
         await session.next_frame(extra=lambda: session.bridged_to is not None)
     while channel.ready:
-        partner = session.bridged_to
-        if partner is not None:
-            session.set_running_state(ChannelState.CS_EXCHANGE_MEDIA)
-            await pump(session, partner)
-            continue
         if channel.soft_bridge is not None:
-            # uuid_bridge moved this leg: the other side takes it within a few frames.
+            # uuid_bridge moved this leg: it sleeps in CS_SOFT_EXECUTE until the other
+            # side takes it, within a few frames.
             channel.soft_bridge = None
+            for state in (
+                ChannelState.CS_HIBERNATE,
+                ChannelState.CS_RESET,
+                ChannelState.CS_SOFT_EXECUTE,
+            ):
+                session.set_running_state(state)
             deadline = session.switch.clock.now() + 1.0
             while (
                 session.bridged_to is None
@@ -160,6 +177,16 @@ async def agent_leg_program(session: Session) -> None:
                     deadline - session.switch.clock.now(),
                     extra=lambda: session.bridged_to is not None,
                 )
+            if session.bridged_to is not None:
+                # What the ended bridge stopped on this side is over: the new one starts
+                # without a pending break.
+                channel.stop_broadcast = False
+                channel.break_flag = 0
+            continue
+        partner = session.bridged_to
+        if partner is not None:
+            session.set_running_state(ChannelState.CS_EXCHANGE_MEDIA)
+            await pump(session, partner)
             continue
         if not channel.variable_true("park_after_bridge"):
             session.hangup("NORMAL_CLEARING")
@@ -193,22 +220,54 @@ def prepare_uuid_bridge(a: Session, b: Session) -> None:
 
 
 async def soft_bridge(session: Session) -> None:
-    """``uuid_bridge`` on this side: hibernate, reset, soft-execute, bridge."""
+    """``uuid_bridge`` on the originator: (hibernate,) reset, soft-execute, bridge.
+
+    Called again for every ``uuid_bridge`` that reaches the channel while it is in a
+    soft bridge or parked after one (``Session._route_and_execute``)."""
     channel = session.channel
-    other = session.switch.locate(channel.soft_bridge or "")
+    other_uuid = channel.soft_bridge or ""
     channel.soft_bridge = None
-    for state in (ChannelState.CS_HIBERNATE, ChannelState.CS_RESET, ChannelState.CS_SOFT_EXECUTE):
+    states = [ChannelState.CS_HIBERNATE, ChannelState.CS_RESET, ChannelState.CS_SOFT_EXECUTE]
+    if channel.running_state == ChannelState.CS_SOFT_EXECUTE:
+        # The bridge of an earlier uuid_bridge just ended: switch_ivr_multi_threaded_bridge
+        # set CS_RESET over the CS_HIBERNATE asked for before the state machine saw it.
+        states = states[1:]
+    for state in states:
         session.set_running_state(state)
+    # uuid_bridge_on_soft_execute locks the other session; a leg that is down is gone.
+    other = session.switch.locate(other_uuid)
+    if other is not None and other.channel.down:
+        other = None
+    if other is None:
+        if channel.ready and channel.variable_true("park_after_bridge"):
+            await park_after_bridge(session)
+        elif channel.ready:
+            session.hangup("DESTINATION_OUT_OF_ORDER")
+        return
     # Two frames pass before the bridge starts (about 40 ms in the captures).
     await session.next_frame(0)
     await session.next_frame(0)
-    if other is None or other.channel.down or not channel.ready:
+    if not channel.ready:
+        return
+    if other.channel.down:
+        # Gone while it was waited for: the originator is hung up.
+        session.hangup("DESTINATION_OUT_OF_ORDER")
         return
     channel.set_variable("uuid_bridge", None)
-    fields: dict[str, str | None] = {"Application": "uuid_bridge", "Application-Data": other.uuid}
-    session.fire(channel.event("CHANNEL_EXECUTE", fields, variant="uuid_bridge"))
+    for side, peer in ((session, other), (other, session)):
+        fields: dict[str, str | None] = {
+            "Application": "uuid_bridge",
+            "Application-Data": peer.uuid,
+        }
+        side.fire(side.channel.event("CHANNEL_EXECUTE", fields, variant="uuid_bridge"))
     session.bridged_to, other.bridged_to = other, session
     other.notify()
     await bridge_sessions(session, other, soft=True)
     if channel.ready and not channel.leaving and channel.variable_true("park_after_bridge"):
-        await session.park()
+        await park_after_bridge(session)
+
+
+async def park_after_bridge(session: Session) -> None:
+    """``switch_ivr_park_session``: CS_PARK, then park until something takes the channel."""
+    session.set_running_state(ChannelState.CS_PARK)
+    await session.park()

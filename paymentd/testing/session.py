@@ -721,7 +721,9 @@ class Session:
             self.extensions_run.append(extension.name)
             self.set_running_state(ChannelState.CS_EXECUTE)
             await self.run_extension(extension)
-            if ch.soft_bridge is not None and ch.ready:
+            # A uuid_bridge reaching the channel in a soft bridge (or parked after one)
+            # takes it through CS_RESET / CS_SOFT_EXECUTE again: bridged anew.
+            while ch.soft_bridge is not None and ch.ready:
                 await self.switch.soft_bridge(self)
             if ch.transfer_to is not None and ch.ready:
                 self._apply_transfer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -131,6 +132,132 @@ async def test_bridge_filter_dtmf_counts_only_when_set_before_the_bridge(
     await asyncio.sleep(0.05)
     assert filtered.agent.keys_heard == []
     assert late.agent.keys_heard == ["8", "8"]
+
+
+async def test_uuid_bridge_of_a_bridged_pair_bridges_it_again(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """``switch_ivr_uuid_bridge`` does not look for an existing bridge: it flags both legs
+    for transfer, the running bridge ends (CHANNEL_UNBRIDGE) without parking or hanging up
+    anyone, ``multi_threaded_bridge`` puts the originator in CS_RESET and
+    ``uuid_bridge_on_reset`` in CS_SOFT_EXECUTE, which bridges the pair again.  The new
+    bridge reads ``bridge_filter_dtmf`` again: a filter unset meanwhile is gone."""
+    sim.dialplan.add(
+        Extension("secure-payment", "7790", [Action.socket(f"127.0.0.1:{paymentd.address[1]}")])
+    )
+    call = await agent_call(sim)
+    ctl = await authed(sim)
+    customer, agent = call.customer.uuid, call.agent_uuid
+    assert await api(ctl, f"uuid_setvar {agent} park_after_bridge true") == "+OK\n"
+    assert await api(ctl, f"uuid_setvar {customer} bridge_filter_dtmf true") == "+OK\n"
+    assert await api(ctl, f"uuid_transfer {customer} 7790 XML default") == "+OK\n"
+    socket = await paymentd.peer()
+    await socket.command("connect")
+    await socket.command("myevents")
+    await socket.command("divert_events on")
+    assert await api(ctl, f"uuid_bridge {customer} {agent}") == f"+OK {agent}\n"
+    await socket.event("CHANNEL_BRIDGE")
+    await call.customer.caller.press("12", gap=0.002)
+    assert [(await socket.event("DTMF")).ev("DTMF-Digit") for _ in "12"] == ["1", "2"]
+    assert call.agent.keys_heard == []
+    # Unset, the filter still holds: it was read when this bridge started.
+    assert await api(ctl, f"uuid_setvar {customer} bridge_filter_dtmf") == "+OK\n"
+    await call.customer.caller.press("3")
+    assert (await socket.event("DTMF")).ev("DTMF-Digit") == "3"
+    assert call.agent.keys_heard == []
+    bridges = len(sim.bus_events("CHANNEL_BRIDGE"))
+    agent_states = len(_states(sim, agent))
+
+    assert await api(ctl, f"uuid_bridge {customer} {agent}") == f"+OK {agent}\n"
+    assert (await socket.event("CHANNEL_UNBRIDGE")).ev("Bridge-B-Unique-ID") == agent
+    states = []
+    while (message := await socket.next()).event_name != "CHANNEL_BRIDGE":
+        if message.event_name == "CHANNEL_STATE":
+            states.append(message.ev("Channel-State"))
+        if message.event_name == "CHANNEL_EXECUTE":
+            assert message.ev("Application") == "uuid_bridge"
+    # No CS_HIBERNATE on the originator: the ended bridge already set CS_RESET over it.
+    assert states == ["CS_RESET", "CS_SOFT_EXECUTE"]
+    assert message.ev("Bridge-B-Unique-ID") == agent
+    assert len(sim.bus_events("CHANNEL_BRIDGE")) == bridges + 1
+    assert _states(sim, agent)[agent_states:] == [
+        "CS_HIBERNATE",
+        "CS_RESET",
+        "CS_SOFT_EXECUTE",
+        "CS_EXCHANGE_MEDIA",
+    ]
+    executed = [
+        e for e in sim.bus_events("CHANNEL_EXECUTE") if e.get("Application") == "uuid_bridge"
+    ]
+    assert [e.get("Unique-ID") for e in executed[-2:]] == [customer, agent]
+    # Nobody parked or hung up: bridged again, and now the keys cross.
+    customer_leg, agent_leg = sim.session(customer), sim.session(agent)
+    assert customer_leg is not None
+    assert agent_leg is not None
+    assert customer_leg.bridged_to is agent_leg
+    assert agent_leg.bridged_to is customer_leg
+    assert customer_leg.channel.ready
+    assert agent_leg.channel.ready
+    assert not agent_leg.channel.parked
+    assert sim.hearing(agent).hears_partner
+    await call.customer.caller.press("45", gap=0.002)
+    assert [(await socket.event("DTMF")).ev("DTMF-Digit") for _ in "45"] == ["4", "5"]
+    await wait_for(lambda: call.agent.keys_heard == ["4", "5"])
+
+
+@pytest.mark.parametrize(
+    ("park_after_bridge", "expected"),
+    [("true", "CHANNEL_PARK"), (None, "DESTINATION_OUT_OF_ORDER")],
+)
+async def test_uuid_bridge_to_a_leg_gone_before_the_bridge_starts(
+    sim: FreeSwitchSimulator, paymentd: Paymentd, park_after_bridge: str | None, expected: str
+) -> None:
+    """``uuid_bridge_on_soft_execute`` cannot lock the other leg any more (it went down
+    after the api answered): the originator parks if ``park_after_bridge`` is set, and
+    is hung up with DESTINATION_OUT_OF_ORDER otherwise."""
+    sim.dialplan.add(
+        Extension("secure-payment", "7790", [Action.socket(f"127.0.0.1:{paymentd.address[1]}")])
+    )
+    call = await agent_call(sim)
+    ctl = await authed(sim)
+    customer, agent = call.customer.uuid, call.agent_uuid
+    assert await api(ctl, f"uuid_setvar {agent} park_after_bridge true") == "+OK\n"
+    if park_after_bridge is not None:
+        await api(ctl, f"uuid_setvar {customer} park_after_bridge {park_after_bridge}")
+    assert await api(ctl, f"uuid_transfer {customer} 7790 XML default") == "+OK\n"
+    socket = await paymentd.peer()
+    await socket.command("connect")
+    await socket.command("myevents")
+    assert await api(ctl, f"uuid_bridge {customer} {agent}") == f"+OK {agent}\n"
+    await socket.event("CHANNEL_BRIDGE")
+    agent_leg = sim.session(agent)
+    assert agent_leg is not None
+    # Asked for again, and the agent hangs up before the customer's session gets to it.
+    assert sim.switch.uuid_bridge(customer, agent)
+    agent_leg.hangup("NORMAL_CLEARING")
+    await socket.event("CHANNEL_UNBRIDGE")
+    if expected == "CHANNEL_PARK":
+        await socket.event("CHANNEL_PARK")
+        assert call.customer.session.channel.ready
+        assert call.customer.session.channel.parked
+    else:
+        hangup = await socket.event("CHANNEL_HANGUP_COMPLETE")
+        assert hangup.ev("Hangup-Cause") == expected
+
+
+def _states(sim: FreeSwitchSimulator, uuid: str) -> list[str | None]:
+    return [
+        e.get("Channel-State")
+        for e in sim.bus_events("CHANNEL_STATE")
+        if e.get("Unique-ID") == uuid
+    ]
+
+
+async def wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
 
 
 async def secure_capture(
