@@ -176,8 +176,12 @@ class Api:
     # -- channels ------------------------------------------------------------------------
 
     async def uuid_exists(self, argument: str) -> str:
-        """``uuid_exists UUID``: bare ``true``/``false``."""
-        return "true" if self._locate(argument.split(" ")[0]) is not None else "false"
+        """``uuid_exists UUID``: bare ``true``/``false``.  ``switch_ivr_uuid_exists`` locks the
+        session, which fails once the channel is hanging up (``switch_core_session_read_lock``
+        refuses a channel that is down), so a leg that hung up is gone at once, even while
+        a lingering socket still holds it."""
+        session = self._locate(argument.split(" ")[0])
+        return "true" if session is not None and not session.channel.down else "false"
 
     async def uuid_getvar(self, argument: str) -> str:
         """``uuid_getvar UUID VAR``: the bare value or ``_undef_``."""

@@ -245,6 +245,27 @@ async def test_uuid_bridge_to_a_leg_gone_before_the_bridge_starts(
         assert hangup.ev("Hangup-Cause") == expected
 
 
+async def test_uuid_exists_is_false_once_a_channel_hangs_up(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """The lingering socket still holds the hung-up channel, but it cannot be locked."""
+    sim.dialplan.add(
+        Extension("secure-payment", "7790", [Action.socket(f"127.0.0.1:{paymentd.address[1]}")])
+    )
+    call = await agent_call(sim)
+    ctl = await authed(sim)
+    assert await api(ctl, f"uuid_transfer {call.customer.uuid} 7790 XML default") == "+OK\n"
+    socket = await paymentd.peer()
+    await socket.command("connect")
+    await socket.command("myevents")
+    await socket.command("linger 30")
+    assert await api(ctl, f"uuid_exists {call.customer.uuid}") == "true"
+    await call.customer.caller.hang_up()
+    await socket.event("CHANNEL_HANGUP_COMPLETE")
+    assert sim.session(call.customer.uuid) is not None
+    assert await api(ctl, f"uuid_exists {call.customer.uuid}") == "false"
+
+
 def _states(sim: FreeSwitchSimulator, uuid: str) -> list[str | None]:
     return [
         e.get("Channel-State")
