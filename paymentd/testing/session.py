@@ -296,6 +296,9 @@ class Session:
         self.fire_channel("CHANNEL_HANGUP")
         self.hung_up_event.set()
         self.notify()
+        if self.bridged_to is not None:
+            # The other side of a bridge reads a frame every 20 ms: it sees this at once.
+            self.bridged_to.notify()
         for observer in list(self.observers):
             observer.hung_up(cause)
         self.switch.hung_up(self, cause)

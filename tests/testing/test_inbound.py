@@ -205,6 +205,31 @@ async def test_uuid_bridge_of_a_bridged_pair_bridges_it_again(
     await wait_for(lambda: call.agent.keys_heard == ["4", "5"])
 
 
+async def test_a_quiet_bridge_ends_when_the_other_leg_hangs_up(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """Each side of a bridge reads a frame every 20 ms: it sees the other side hang up
+    even when nothing else happens on it; the customer then parks (park_after_bridge)."""
+    sim.dialplan.add(
+        Extension("secure-payment", "7790", [Action.socket(f"127.0.0.1:{paymentd.address[1]}")])
+    )
+    call = await agent_call(sim)
+    ctl = await authed(sim)
+    customer, agent = call.customer.uuid, call.agent_uuid
+    assert await api(ctl, f"uuid_setvar {agent} park_after_bridge true") == "+OK\n"
+    assert await api(ctl, f"uuid_setvar {customer} park_after_bridge true") == "+OK\n"
+    assert await api(ctl, f"uuid_transfer {customer} 7790 XML default") == "+OK\n"
+    socket = await paymentd.peer()
+    await socket.command("connect")
+    await socket.command("myevents")
+    assert await api(ctl, f"uuid_bridge {customer} {agent}") == f"+OK {agent}\n"
+    await socket.event("CHANNEL_BRIDGE")
+    await call.agent.hang_up()
+    assert (await socket.event("CHANNEL_UNBRIDGE", timeout=1.0)).ev("Bridge-B-Unique-ID") == agent
+    await socket.event("CHANNEL_PARK", timeout=1.0)
+    assert call.customer.session.channel.ready
+
+
 @pytest.mark.parametrize(
     ("park_after_bridge", "expected"),
     [("true", "CHANNEL_PARK"), (None, "DESTINATION_OUT_OF_ORDER")],
