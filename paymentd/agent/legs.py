@@ -21,7 +21,7 @@ Out (the desktop's request)::
     uuid_setvar C paymentd_result                  (unset: a stale result would mislead)
     mute:   uuid_setvar C park_after_bridge true   (C survives G hanging up mid-capture)
             uuid_setvar C bridge_filter_dtmf true  (read when the next bridge starts: C's keys
-                                                    stop crossing to G)
+                                                    stop crossing to G until it ends)
     uuid_transfer C <secure_extension> XML <context>        -> G parks
     detach: uuid_broadcast G <hold audio> aleg     (once CHANNEL_PARK of G has arrived, and
                                                     again at each PLAYBACK_STOP "done")
@@ -30,14 +30,26 @@ When C has reached paymentd (mute mode only)::
 
     uuid_bridge C G                                -> "+OK G": bridged again, G still deaf
 
-Back (the result is decided)::
+Back (the result is decided; C has its result variables already)::
 
     uuid_setvar G paymentd_result ...              (the result variables on the agent's leg too)
-    mute:   uuid_audio G stop
-    detach: uuid_bridge C G
+    mute:   uuid_audio G stop                      (G hears C again)
+    uuid_setvar C bridge_filter_dtmf [<C's own>]   (read when a bridge starts: before the bridge)
+    uuid_bridge C G                                -> "+OK G"
+        detach: C leaves paymentd for G.
+        mute:   C and G are bridged already, but that bridge keeps filtering C's keys for as
+                long as it lasts.  switch_ivr_uuid_bridge does not care that they are bridged
+                (src/switch_ivr_bridge.c): it ends that bridge, without parking or hanging up
+                either leg, and bridges them anew, and the new bridge reads the filter again.
+        refused (FreeSWITCH cannot lock a leg that is down), or accepted but never
+        confirmed by CHANNEL_BRIDGE: uuid_exists C / G -> "customer_gone" (G is released)
+        or "agent_gone" (paymentd sends C on to agent.after_extension); a detach-mode
+        refusal with both legs there is "agent_gone" too, while in mute mode the two stay
+        in the capture's bridge (hearing each other, C's keys still filtered)
     uuid_record <leg> unmask <path>
-    restore the variables changed above; G's park_after_bridge only once CHANNEL_BRIDGE
-    of C and G has arrived (until the bridge is up, parking is G's safety net)
+    restore the variables changed above; park_after_bridge (G's, and C's in mute mode) only
+    once CHANNEL_BRIDGE of C and G has arrived (until the bridge is up, parking is each
+    leg's safety net: C parks instead of being hung up if G vanishes before the bridge starts)
 
 Release (G does not get C back: C hung up, or return_to_agent is false)::
 
@@ -293,27 +305,62 @@ class LegMover:
     async def give_back(
         self, esl: Switchboard, legs: Legs, variables: tuple[tuple[str, str], ...]
     ) -> None:
-        """Give the customer back to the agent with the result; raises :class:`LegError`
-        if the agent's leg is gone (the customer is still with paymentd then)."""
+        """Give the customer back to the agent with the result (see "Back" above).
+
+        Raises :class:`LegError` ``agent_gone`` if the agent's leg is gone (the customer is
+        still with paymentd, or parked) and ``customer_gone`` if the customer's is; the
+        legs are then left for :meth:`release`.
+        """
         g = legs.agent
         legs.holding = False
         await self._set_variables(esl, g, variables)
         if legs.muted:
             await _quietly(esl, f"uuid_audio {g} stop")
             legs.muted = False
-        confirmed = True
-        if not legs.bridged:
-            mark = self.watch.mark(legs.customer, g)
-            reply = await _api(esl, f"uuid_bridge {legs.customer} {g}")
-            if not reply.ok:
-                raise LegError("agent_gone", "the agent's leg is gone")
-            legs.bridged = True
-            confirmed = await self.watch.wait((legs.customer, g), mark, self._event_wait)
-            if not confirmed:
-                log.warning(
-                    "bridge of %s and %s not confirmed: %s keeps parking", legs.customer, g, g
-                )
-        await self._restore(esl, legs, agent_parking=not confirmed)
+        # Read when a bridge starts: the customer's own value goes back before the bridge.
+        if "bridge_filter_dtmf" in legs.customer_settings:
+            value = legs.customer_settings.pop("bridge_filter_dtmf")
+            command = f"uuid_setvar {legs.customer} bridge_filter_dtmf {value or ''}"
+            await _quietly(esl, command.rstrip())
+        confirmed = await self._bridge(esl, legs)
+        await self._restore(esl, legs, parking=not confirmed)
+
+    async def _bridge(self, esl: Switchboard, legs: Legs) -> bool:
+        """``uuid_bridge C G``; True once its CHANNEL_BRIDGE has arrived."""
+        c, g = legs.customer, legs.agent
+        mark = self.watch.mark(c, g)
+        try:
+            reply = await _api(esl, f"uuid_bridge {c} {g}")
+        except LegError:
+            if not legs.bridged:
+                raise
+            # Mute mode: whether FreeSWITCH got it or not, the two stay bridged (by the
+            # capture's bridge or a new one) while both are up; only the customer's keys
+            # may still be filtered.  The parking safety nets stay.
+            log.warning("re-bridge of %s and %s not known to have happened", c, g)
+            return False
+        if not reply.ok:
+            # FreeSWITCH refuses a uuid_bridge only when it cannot lock a leg (it is down).
+            await self._check_gone(esl, legs)
+            if not legs.bridged:
+                raise LegError("agent_gone", "the customer cannot be bridged to the agent")
+            log.warning("re-bridge of %s and %s refused: %s", c, g, reply.text.strip())
+            return False
+        legs.bridged = True
+        if await self.watch.wait((c, g), mark, self._event_wait):
+            return True
+        # Accepted, but a leg that goes down before the bridge starts leaves the other
+        # parked (park_after_bridge) or hung up: that leg must be looked after now.
+        await self._check_gone(esl, legs)
+        log.warning("bridge of %s and %s not confirmed: both keep parking", c, g)
+        return False
+
+    async def _check_gone(self, esl: Switchboard, legs: Legs) -> None:
+        """Raise ``customer_gone`` / ``agent_gone`` for a leg FreeSWITCH no longer has."""
+        for uuid, who in ((legs.customer, "customer"), (legs.agent, "agent")):
+            reply = await _quietly(esl, f"uuid_exists {uuid}")
+            if reply is not None and reply.ok and reply.text.strip() == "false":
+                raise LegError(f"{who}_gone", f"the {who}'s leg is gone")
 
     async def release(
         self, esl: Switchboard, legs: Legs, variables: tuple[tuple[str, str], ...]
@@ -337,23 +384,22 @@ class LegMover:
         for name, value in variables:
             await _quietly(esl, f"uuid_setvar {uuid} {name} {value}".rstrip())
 
-    async def _restore(self, esl: Switchboard, legs: Legs, *, agent_parking: bool = False) -> None:
+    async def _restore(self, esl: Switchboard, legs: Legs, *, parking: bool = False) -> None:
         """Put back what :meth:`move_out` changed (best effort: a leg may be gone).
 
-        ``agent_parking``: leave ``park_after_bridge`` on the agent (its bridge is not
-        known to be up: without it the agent would be hung up if the bridge fails).
+        ``parking``: leave ``park_after_bridge`` on both legs (their bridge is not known
+        to be up: without it a leg would be hung up if the bridge fails).
         """
         c, g = legs.customer, legs.agent
         if legs.muted:
             await _quietly(esl, f"uuid_audio {g} stop")
             legs.muted = False
         await self._unmask(esl, legs)
-        for name, value in legs.agent_settings.items():
-            if agent_parking and name == "park_after_bridge":
-                continue
-            await _quietly(esl, f"uuid_setvar {g} {name} {value or ''}".rstrip())
-        for name, value in legs.customer_settings.items():
-            await _quietly(esl, f"uuid_setvar {c} {name} {value or ''}".rstrip())
+        for uuid, settings in ((g, legs.agent_settings), (c, legs.customer_settings)):
+            for name, value in settings.items():
+                if parking and name == "park_after_bridge":
+                    continue
+                await _quietly(esl, f"uuid_setvar {uuid} {name} {value or ''}".rstrip())
         await _quietly(esl, f"uuid_setvar {c} paymentd_payment_id")
         legs.agent_settings = {}
         legs.customer_settings = {}

@@ -525,10 +525,12 @@ class AgentCall:
     # -- the way back ---------------------------------------------------------------------------
 
     async def return_to_agent(self, session: CallSession) -> None:
-        """``ReturnToAgent``: bridge the customer to the agent again, with the result.
+        """``ReturnToAgent``: bridge the customer to the agent again, with the result
+        (mute mode: bridged anew, so that the customer's keys reach the agent again).
 
         If the agent's leg has gone meanwhile, the customer goes where callers whose
-        agent left go (``agent.after_extension``).
+        agent left go (``agent.after_extension``); if the customer's has, the agent is
+        released when the session ends (:meth:`finished`).
         """
         assert self.payment is not None
         assert self.legs is not None
@@ -538,6 +540,11 @@ class AgentCall:
         try:
             await service.mover.give_back(service.switchboard(session), self.legs, self.variables)
         except LegError as exc:
+            if exc.code == "customer_gone":
+                log.info("payment %s: the customer hung up on the way back", payment.id)
+                payment.returned_to_agent = False
+                payment.party_left("customer")
+                return
             log.warning("payment %s: cannot give the customer back: %s", payment.id, exc)
             payment.returned_to_agent = False
             payment.party_left("agent")
