@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from paymentd.config import ListenAddress
+from paymentd.gateways.sandbox import APPROVING_TEST_CARDS, TEST_CARD_OUTCOMES
+from paymentd.payments import Declined
 from paymentd.speech.languages import find_language
 from paymentd.speech.layout import default_sounds_root
 
@@ -220,10 +222,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--caller-keys-amount", action="store_true", help="let the caller key the amount"
     )
+    declined = next(n for n, o in TEST_CARD_OUTCOMES.items() if isinstance(o, Declined))
     parser.add_argument(
         "--card",
-        default="4242424242424242",
-        help="a public test card (see the README; 4000000000000002 is declined)",
+        default=APPROVING_TEST_CARDS[0],
+        help=f"a public test card (see the README; {declined} is declined)",
     )
     parser.add_argument("--expiry", default="1230", help="MMYY (default 1230)")
     parser.add_argument("--cvv", default="123")

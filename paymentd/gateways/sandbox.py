@@ -15,6 +15,8 @@ import hashlib
 import json
 import logging
 import sqlite3
+import tomllib
+from importlib.resources import files
 from pathlib import Path
 
 import attrs
@@ -30,18 +32,24 @@ from paymentd.payments import (
     Unknown,
 )
 
-__all__ = ["TEST_CARD_OUTCOMES", "SandboxCharge", "SandboxGateway"]
+__all__ = ["APPROVING_TEST_CARDS", "TEST_CARD_OUTCOMES", "SandboxCharge", "SandboxGateway"]
 
 log = logging.getLogger(__name__)
 
-#: Stripe's published test cards and what they do (any other valid card is approved).
-TEST_CARD_OUTCOMES: dict[str, Declined | Failed] = {
-    "4000000000000002": Declined(DeclineReason.GENERIC, "card_declined"),
-    "4000000000000127": Declined(DeclineReason.INCORRECT_CVC, "incorrect_cvc"),
-    "4000000000000069": Declined(DeclineReason.EXPIRED_CARD, "expired_card"),
-    "4000000000009995": Declined(DeclineReason.INSUFFICIENT_FUNDS, "insufficient_funds"),
-    "4000000000000119": Failed(retryable=True, detail="the gateway reported processing_error"),
-}
+
+def _load_test_cards() -> tuple[dict[str, Declined | Failed], tuple[str, ...]]:
+    """Stripe's published test cards and what the sandbox does with them (sandbox_cards.toml)."""
+    data = tomllib.loads(files("paymentd.gateways").joinpath("sandbox_cards.toml").read_text())
+    outcomes: dict[str, Declined | Failed] = {}
+    for number, decline in data["declines"].items():
+        outcomes[number] = Declined(DeclineReason(decline["reason"]), decline["code"])
+    for number, failure in data["failures"].items():
+        outcomes[number] = Failed(retryable=failure["retryable"], detail=failure["detail"])
+    return outcomes, tuple(data["approve"])
+
+
+#: Card number -> outcome (any other valid card is approved), and cards known to approve.
+TEST_CARD_OUTCOMES, APPROVING_TEST_CARDS = _load_test_cards()
 
 
 @attrs.frozen
