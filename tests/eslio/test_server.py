@@ -96,41 +96,34 @@ async def test_peer_that_never_answers_connect_is_dropped_after_the_command_time
     assert recorder.failures == ["connect"]
 
 
-async def test_static_socket_mode_is_a_configuration_error_naming_the_fix(
-    shared_esl: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+async def connect_reply_with(shared_esl: Path, old: bytes, new: bytes) -> list[str]:
+    """Answer ``connect`` with a real reply edited from ``old`` to ``new``; the failures seen."""
     recorder = Recorder()
     server = await start(idle, observer=recorder)
     try:
         peer = await RawPeer.open(server.port)
         assert await peer.read_command() == b"connect"
-        peer.send(
-            real_connect_reply(shared_esl).replace(b"Socket-Mode: async", b"Socket-Mode: static")
-        )
+        peer.send(real_connect_reply(shared_esl).replace(old, new))
         assert await peer.closed_by_peer(3)
         peer.close()
     finally:
         await server.shutdown(1)
-    assert recorder.failures == ["socket-mode"]
+    return recorder.failures
+
+
+async def test_static_socket_mode_is_a_configuration_error_naming_the_fix(
+    shared_esl: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures = await connect_reply_with(shared_esl, b"Socket-Mode: async", b"Socket-Mode: static")
+    assert failures == ["socket-mode"]
     critical = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
     assert critical
     assert "async full" in critical[0]
 
 
 async def test_single_channel_control_is_refused(shared_esl: Path) -> None:
-    recorder = Recorder()
-    server = await start(idle, observer=recorder)
-    try:
-        peer = await RawPeer.open(server.port)
-        assert await peer.read_command() == b"connect"
-        peer.send(
-            real_connect_reply(shared_esl).replace(b"Control: full", b"Control: single-channel")
-        )
-        assert await peer.closed_by_peer(3)
-        peer.close()
-    finally:
-        await server.shutdown(1)
-    assert recorder.failures == ["socket-mode"]
+    failures = await connect_reply_with(shared_esl, b"Control: full", b"Control: single-channel")
+    assert failures == ["socket-mode"]
 
 
 async def test_a_100_mb_content_length_is_refused_without_buffering_it(shared_esl: Path) -> None:
