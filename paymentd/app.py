@@ -33,7 +33,6 @@ from paymentd.logs import bind, configure_logging
 from paymentd.metrics import EslServerMetrics, Metrics
 from paymentd.observability import Observability
 from paymentd.reporting.http import add_report_routes
-from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, ReadbackDirectory
 from paymentd.speech.languages import find_language
 from paymentd.speech.layout import check_sounds, default_sounds_root
@@ -97,7 +96,9 @@ class Daemon:
             Path(config.sounds.readback_directory) if config.sounds.readback_directory else None
         )
         for tag in config.capture.languages:
-            self._composers[tag] = Composer(self._sounds, find_language(tag), readback)
+            # Keyed by the language's own tag: a configured "es-MX" speaks es-US.
+            language = find_language(tag)
+            self._composers[language.tag] = Composer(self._sounds, language, readback)
 
         self._client = aiohttp.ClientSession()
         ledger = await open_ledger(config.ledger)
@@ -235,7 +236,7 @@ class Daemon:
             charger=self.observability.measure_charger(self.charging),
             language=language,
             sounds_root=self._sounds,
-            composer=self._composer(language),
+            composer=self._composers[language.tag],
             context=context,
             hooks=HookList(self.hooks),
             agent_return=agent_call.return_to_agent if agent_call is not None else None,
@@ -249,12 +250,6 @@ class Daemon:
         except Exception as exc:
             log.error("could not record the end of the session: %s", type(exc).__name__)
         log.info("payment session ended", extra={"fields": {"result": result}})
-
-    def _composer(self, language: Language) -> Composer:
-        composer = self._composers.get(language.tag)
-        if composer is None:
-            composer = next(iter(self._composers.values()))
-        return composer
 
 
 async def run_daemon(config: Config) -> int:
