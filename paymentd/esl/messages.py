@@ -6,11 +6,13 @@ subclasses only add convenient, named views of headers paymentd reads.
 
 from __future__ import annotations
 
+import enum
 import json
+import re
 
 import attrs
 
-from paymentd.esl.headers import Headers, MappingHeaders, WireHeaders
+from paymentd.esl.headers import EventHeaders, Headers, MappingHeaders, WireHeaders
 
 __all__ = [
     "ApiResponse",
@@ -173,14 +175,33 @@ class UnknownMessage:
     body: bytes
 
 
+class _FromHeaders(enum.Enum):
+    """Marks a body still inside the event's header data."""
+
+    BODY = enum.auto()
+
+
 @attrs.frozen
 class Event:
     """A FreeSWITCH event (``text/event-plain`` or ``text/event-json``)."""
 
     headers: Headers
-    body: bytes | None = None
+    # The event's own body; a plain event's is found in its headers only when asked for.
+    _body: bytes | _FromHeaders | None = attrs.field(
+        default=None, alias="body", eq=False, repr=False
+    )
     # Event-Name, read once: by the parser while choosing the class, or on first use.
     _name: str | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    @property
+    def body(self) -> bytes | None:
+        """The event's own body (a ``BACKGROUND_JOB``'s output), or ``None``."""
+        body = self._body
+        if isinstance(body, _FromHeaders):
+            headers = self.headers
+            body = headers.inner_body() if isinstance(headers, EventHeaders) else None
+            _set_body(self, body)
+        return body
 
     @property
     def name(self) -> str:
@@ -319,41 +340,55 @@ Message = (
 
 
 # Event-Name values as FreeSWITCH writes them, to their class and text.  Names seen
-# without an escape are added as they come (bounded: FreeSWITCH has about a hundred).
-_BY_RAW_NAME: dict[bytes, tuple[type[Event], str]] = {
+# in plain characters are added as they come (bounded: FreeSWITCH has about a hundred).
+_BY_RAW_NAME: dict[bytes | None, tuple[type[Event], str]] = {
     name.encode(): (cls, name) for name, cls in _EVENT_CLASSES.items()
 }
 _RAW_NAMES_MAX = 1024
+# Printable ASCII but space and "%": what needs no decoding and no trimming.
+_PLAIN_NAME = re.compile(rb"[!-$&-~]{1,64}")
 
 # attrs' frozen __init__ goes through object.__setattr__ by name; the parser builds
 # thousands of events a second, so it fills the slots directly.
 _new_object = object.__new__
 _set_headers = Event.__dict__["headers"].__set__
-_set_body = Event.__dict__["body"].__set__
+_set_body = Event.__dict__["_body"].__set__
 _set_name = Event.__dict__["_name"].__set__
 
 
-def event_from_plain(data: bytes, block_end: int, inner_body: bytes | None) -> Event:
-    """Build the typed event whose encoded header block is ``data[:block_end]``."""
-    headers = WireHeaders(data, True, block_end)
-    known = None
-    if data.startswith(b"Event-Name: "):
-        line_end = data.find(b"\n", 12, block_end)
-        raw = data[12 : block_end if line_end < 0 else line_end]
-        known = _BY_RAW_NAME.get(raw)
-        # A name without escape, leading space or CR reads as it is written.
-        if known is None and b"%" not in raw and b"\r" not in raw and raw[:1] != b" ":
-            known = (Event, raw.decode("utf-8", "replace"))
-            if len(_BY_RAW_NAME) < _RAW_NAMES_MAX:
-                _BY_RAW_NAME[raw] = known
-    if known is None:
-        name = headers.get("Event-Name") or ""
-        known = (_EVENT_CLASSES.get(name, Event), name)
+def event_from_plain(data: bytes, first_name: bytes | None = None) -> Event:
+    """Build the typed event whose ``text/event-plain`` body is ``data``.
+
+    Only its first line is read here (FreeSWITCH writes ``Event-Name`` first);
+    everything else waits until it is asked for.  ``first_name`` is that line's
+    value when the caller has already matched it in plain characters.
+    """
+    headers = EventHeaders(data)
+    known = _BY_RAW_NAME.get(first_name) or _event_class(headers, data, first_name)
     event = _new_object(known[0])
     _set_headers(event, headers)
-    _set_body(event, inner_body)
+    _set_body(event, _FromHeaders.BODY)
     _set_name(event, known[1])
     return event
+
+
+def _event_class(
+    headers: EventHeaders, data: bytes, first_name: bytes | None
+) -> tuple[type[Event], str]:
+    if first_name is None and data.startswith(b"Event-Name: "):
+        line_end = data.find(b"\n", 12)
+        raw = data[12:] if line_end < 0 else data[12:line_end]
+        if _PLAIN_NAME.fullmatch(raw):
+            first_name = raw
+    if first_name is not None:
+        # A name in plain characters reads as it is written.
+        name = first_name.decode("ascii")
+        known = (_EVENT_CLASSES.get(name, Event), name)
+        if len(_BY_RAW_NAME) < _RAW_NAMES_MAX:
+            _BY_RAW_NAME[first_name] = known
+        return known
+    name = headers.get("Event-Name") or ""
+    return _EVENT_CLASSES.get(name, Event), name
 
 
 def event_from_json(data: object) -> Event:

@@ -227,13 +227,13 @@ SAMPLE = sample_frames()
 def test_the_sample_covers_every_kind_of_message() -> None:
     kinds = {label.split(":", 1)[1] for label, _, _ in SAMPLE}
     assert kinds >= {
-        "Dtmf:WireHeaders",
+        "Dtmf:EventHeaders",
         "Dtmf:MappingHeaders",
-        "ChannelExecute:WireHeaders",
-        "ChannelExecuteComplete:WireHeaders",
-        "ChannelHangupComplete:WireHeaders",
-        "BackgroundJob:WireHeaders",
-        "Event:WireHeaders:nameless",
+        "ChannelExecute:EventHeaders",
+        "ChannelExecuteComplete:EventHeaders",
+        "ChannelHangupComplete:EventHeaders",
+        "BackgroundJob:EventHeaders",
+        "Event:EventHeaders:nameless",
         "DisconnectNotice:linger",
         "DisconnectNotice:disconnect",
         "DisconnectNotice:None",

@@ -11,9 +11,10 @@ import itertools
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from paymentd.esl import (
@@ -407,7 +408,6 @@ def test_mutated_real_frames_only_raise_protocol_errors(
         b"Content-Type: api/response\nContent-Length: \xff\xfe\n\n",
         b"Content-Type: text/event-json\nContent-Length: 2\n\n[]",
         b"Content-Type: text/event-json\nContent-Length: 3\n\n\xff{}",
-        b"Content-Length: 29\nContent-Type: text/event-plain\n\nContent-Length: 90\n\n12345678\n",
         b"Reply-Text: +OK\n\n",
         b"X: " + b"\x00" * 300,
     ],
@@ -423,3 +423,63 @@ def test_errors_are_readable(data: bytes) -> None:
 def drain(parser: FrameParser) -> None:
     while parser.next_message() is not None:
         pass
+
+
+# -- a plain event's headers, read lazily, against a model read line by line -----------------
+
+NAMES = ["Event-Name", "event-NAME", "Unique-ID", "unique-id", "Content-Length", "CONTENT-length"]
+NAMES += ["A", "a", "B", "Content-Length "]
+
+
+def model_event(data: bytes) -> tuple[list[tuple[str, bytes]], bytes | None]:
+    """The rule EventHeaders follows, read line by line: every line is a header
+    until a blank line that comes after a Content-Length header; what follows that
+    blank line is the event's body, cut to the first Content-Length."""
+    items: list[tuple[str, bytes]] = []
+    lines = data.split(b"\n")
+    body = None
+    for index, line in enumerate(lines):
+        if line in (b"", b"\r") and any(n.lower() == "content-length" for n, _ in items):
+            rest = b"\n".join(lines[index + 1 :])
+            if rest:
+                announced = next(v for n, v in items if n.lower() == "content-length").strip()
+                body = rest[: int(announced)] if announced.isdigit() else rest
+            break
+        name, colon, value = line.partition(b":")
+        if colon and name:
+            value = value.lstrip(b" ")
+            if value.endswith(b"\r"):
+                value = value[:-1]
+            items.append((name.decode("latin-1"), unquote_to_bytes(value)))
+    return items, body
+
+
+@st.composite
+def event_bodies(draw: st.DrawFn) -> bytes:
+    value = st.text(alphabet="ab1 %:\r", max_size=6).map(str.encode)
+    line = st.one_of(
+        st.tuples(st.sampled_from(NAMES), value).map(lambda nv: nv[0].encode() + b": " + nv[1]),
+        st.sampled_from([b"", b"\r", b"Content-Length: 3", b"content-length: 0", b"x"]),
+    )
+    lines = draw(st.lists(line, max_size=10))
+    return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n", b"\n\n", b"\r\n\r\n"]))
+
+
+@SETTINGS
+@given(event_bodies())
+@example(b"Content-Length: 3\n\r\n\n")  # a CRLF blank line just before an LF one
+@example(b"Event-Name: \r\r\n\r\n")
+def test_event_headers_read_lazily_agree_with_a_line_by_line_model(data: bytes) -> None:
+    from paymentd.esl.messages import event_from_plain
+
+    items, body = model_event(data)
+    event = event_from_plain(data)
+    # Ask in a random-enough order: single lookups first, so nothing is found eagerly.
+    for name in NAMES:
+        expected = next((v for n, v in items if n.lower() == name.lower()), None)
+        assert event.headers.get_bytes(name) == expected, name
+        assert event.headers.get_all_bytes(name) == [
+            v for n, v in items if n.lower() == name.lower()
+        ]
+    assert event.headers.items_bytes() == items
+    assert event.body == body
