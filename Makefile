@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck check bench bench-codec sounds demo readme clean
+.PHONY: run test lint format typecheck check bench bench-codec bench-instructions sounds demo readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench-codec: $(STAMP)
 		$$(test -x $(GREENSWITCH)/bin/python && echo --greenswitch $(GREENSWITCH)/bin/python)
 
 bench: bench-codec
+
+## Instructions per event (callgrind): the codec's measure that a busy machine does not move.
+bench-instructions: $(STAMP)
+	$(BIN)/python bench/instructions.py
 
 ## Re-record sounds/ from the prompt catalog (needs festival festvox-us-slt-hts espeak-ng sox).
 sounds: $(STAMP)
