@@ -187,6 +187,12 @@ async def agent_leg_program(session: Session) -> None:
         if partner is not None:
             session.set_running_state(ChannelState.CS_EXCHANGE_MEDIA)
             await pump(session, partner)
+            # The side that runs the bridge unlinks both legs when it ends
+            # (bridge_sessions).  Until its task has done so, this leg waits: going
+            # round again would find the pump over at once and spin, never letting
+            # that task run.
+            while session.bridged_to is partner and channel.ready and not channel.leaving:
+                await session.next_frame(extra=lambda p=partner: session.bridged_to is not p)
             continue
         if not channel.variable_true("park_after_bridge"):
             session.hangup("NORMAL_CLEARING")
