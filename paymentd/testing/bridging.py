@@ -27,6 +27,7 @@ modelled).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -150,6 +151,10 @@ async def pump(side: Session, other: Session) -> None:
             side.switch.media.dtmf_forwarded(other, key.digit)
 
 
+def _unlinked(session: Session, partner: Session) -> bool:
+    return session.bridged_to is not partner
+
+
 async def agent_leg_program(session: Session) -> None:
     """The agent's leg: bridged, or parked after the bridge, until it hangs up."""
     channel = session.channel
@@ -192,7 +197,7 @@ async def agent_leg_program(session: Session) -> None:
             # round again would find the pump over at once and spin, never letting
             # that task run.
             while session.bridged_to is partner and channel.ready and not channel.leaving:
-                await session.next_frame(extra=lambda p=partner: session.bridged_to is not p)
+                await session.next_frame(extra=functools.partial(_unlinked, session, partner))
             continue
         if not channel.variable_true("park_after_bridge"):
             session.hangup("NORMAL_CLEARING")
