@@ -93,25 +93,6 @@ def event_stream(streams: list[list[bytes]]) -> tuple[bytes, int]:
     return b"".join(events), len(events)
 
 
-def read_what_paymentd_reads(message: object) -> None:
-    """Touch exactly the headers paymentd's call driver reads."""
-    if isinstance(message, Event):
-        message.name  # noqa: B018
-        message.unique_id  # noqa: B018
-        if isinstance(message, Dtmf):
-            message.digit  # noqa: B018
-        elif isinstance(message, ApplicationEvent):
-            message.application_uuid  # noqa: B018
-            if isinstance(message, ChannelExecuteComplete):
-                message.application_response  # noqa: B018
-        elif isinstance(message, ChannelHangup):
-            message.hangup_cause  # noqa: B018
-        elif isinstance(message, BackgroundJob):
-            message.job_uuid  # noqa: B018
-    elif isinstance(message, CommandReply):
-        message.reply_text  # noqa: B018
-
-
 def read_what_a_call_reads(message: object) -> None:
     """What a call's session and driver read: the type's own headers, no Unique-ID
     (every event on an outbound socket is the call's own)."""
@@ -125,6 +106,18 @@ def read_what_a_call_reads(message: object) -> None:
                 message.application_response  # noqa: B018
         elif isinstance(message, ChannelHangup):
             message.hangup_cause  # noqa: B018
+
+
+def read_what_paymentd_reads(message: object) -> None:
+    """Touch exactly the headers paymentd reads: a call's, and Unique-ID as the agent
+    mode's listener reads it on every event, Job-UUID, and replies' text."""
+    if isinstance(message, Event):
+        message.unique_id  # noqa: B018
+        read_what_a_call_reads(message)
+        if isinstance(message, BackgroundJob):
+            message.job_uuid  # noqa: B018
+    elif isinstance(message, CommandReply):
+        message.reply_text  # noqa: B018
 
 
 def decode_everything(message: object) -> None:
