@@ -274,14 +274,16 @@ class EventHeaders(WireHeaders):
     FreeSWITCH's output both rules agree.  Empty lines elsewhere carry nothing.
     """
 
-    __slots__ = ("_body_start",)
+    __slots__ = ("_body_start", "_length_at")
 
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._end = -1
         self._encoded = True
         self._lower = None
+        # Found with the block's end: where the body starts, where its length is written.
         self._body_start = -1
+        self._length_at = -1
 
     @property
     def raw(self) -> bytes:
@@ -296,7 +298,7 @@ class EventHeaders(WireHeaders):
         end = len(data)
         pos = (self._lower or self._lowered()).find(_CONTENT_LENGTH[0])
         if pos >= 0:
-            value = pos + _CONTENT_LENGTH[1]
+            value = self._length_at = pos + _CONTENT_LENGTH[1]
             # The blank line: "\n\n", or "\n\r\n" when lines end in CRLF.
             blank = data.find(b"\n\n", value)
             crlf = data.find(b"\n\r\n", value, end if blank < 0 else blank + 2)
@@ -320,7 +322,7 @@ class EventHeaders(WireHeaders):
         if start < 0 or start >= len(self._data):
             return None
         rest = self._data[start:]
-        announced = (self.get_bytes("Content-Length") or b"").strip()
+        announced = self._value_at(self._length_at).strip()
         if announced.isdigit() and len(announced) <= 12:
             return rest[: int(announced)]
         return rest
