@@ -8,7 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.gateways.localstripe import running_localstripe
 from tests.gateways.processor import Processor
+from tests.gateways.stripe_proxy import StripeProxy
 from tests.ledger.postgres import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,3 +54,20 @@ async def processor() -> AsyncIterator[Processor]:
     runner = await endpoint.start()
     yield endpoint
     await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """The base URL of a localstripe server started for this test session."""
+    with running_localstripe() as url:
+        yield url
+
+
+@pytest.fixture
+async def stripe_proxy(localstripe: str) -> AsyncIterator[StripeProxy]:
+    """localstripe behind a recording proxy (see tests/gateways/stripe_proxy.py)."""
+    async with aiohttp.ClientSession() as upstream:
+        proxy = StripeProxy(localstripe, upstream)
+        runner = await proxy.start()
+        yield proxy
+        await runner.cleanup()

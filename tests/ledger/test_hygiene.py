@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +35,6 @@ from paymentd.gateways.stripe import StripeGateway
 from paymentd.ledger import LedgerConfig, open_ledger
 from paymentd.payments import ChargeOutcome, ChargeRequest
 from tests.gateways import support
-from tests.gateways.localstripe import running_localstripe
 from tests.gateways.processor import ERRORS, SECRET, Processor
 from tests.gateways.stripe_proxy import StripeProxy
 from tests.ledger.postgres import PostgresCluster
@@ -45,21 +43,6 @@ FAST = GatewayConfig(timeout_seconds=0.3, lookup_attempts=1, settle_seconds=0)
 PANS = sorted({*support.ALL_PANS, *ERRORS, "4000000000000341"})
 SECRETS = [support.CVV, support.AMEX_CID, "2034"]  # security codes and expiry year
 EPOCH, FAR = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def localstripe() -> Iterator[str]:
-    with running_localstripe() as url:
-        yield url
-
-
-@pytest.fixture
-async def stripe_proxy(localstripe: str) -> AsyncIterator[StripeProxy]:
-    async with aiohttp.ClientSession() as upstream:
-        proxy = StripeProxy(localstripe, upstream)
-        runner = await proxy.start()
-        yield proxy
-        await runner.cleanup()
 
 
 class LeakyGateway:
