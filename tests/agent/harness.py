@@ -398,6 +398,13 @@ def card_steps(pan: str) -> list[Step]:
     ]
 
 
+async def key_steps(caller: Caller, steps: list[Step]) -> None:
+    """Key each step's digits once its prompt plays (for a customer driven by the test)."""
+    for fragment, keys in steps:
+        await caller.wait_for_playback(fragment, timeout=15)
+        await caller.press(keys, gap=0.02)
+
+
 class Customer:
     """A scripted customer that checks the agent's ear before and after every key."""
 

@@ -26,6 +26,7 @@ from tests.agent.harness import (
     card_steps,
     data_of,
     hear_each_other,
+    key_steps,
     ledger_session,
     record_both_legs,
     start_run,
@@ -257,9 +258,7 @@ async def test_agent_hangs_up_the_customer_finishes_then_goes_to_the_fallback(
     await run.stream.wait_for(lambda s: s.of("call") != [])
     await leaving
     caller = run.call.customer.caller
-    for fragment, keys in PAY_WITH_VISA:
-        await caller.wait_for_playback(fragment, timeout=15)
-        await caller.press(keys, gap=0.02)
+    await key_steps(caller, PAY_WITH_VISA)
     payment = await run.finish(desk)
     assert hung_up.is_set()
     assert payment["agent_left"] is True

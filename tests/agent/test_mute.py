@@ -46,6 +46,7 @@ from tests.agent.harness import (
     bridged,
     card_steps,
     hear_each_other,
+    key_steps,
     record_both_legs,
     start_run,
     wait_until,
@@ -212,9 +213,7 @@ async def test_agent_hangs_up_the_customer_finishes_then_goes_to_the_fallback(
     await run.call.agent.hang_up()
     await run.stream.wait_for(lambda s: s.of("call") != [])
     await caller.press("1")
-    for fragment, keys in PAY_WITH_VISA[1:]:
-        await caller.wait_for_playback(fragment, timeout=15)
-        await caller.press(keys, gap=0.02)
+    await key_steps(caller, PAY_WITH_VISA[1:])
     payment = await run.finish(desk)
     assert payment["agent_left"] is True
     assert payment["returned_to_agent"] is False

@@ -13,6 +13,7 @@ from tests.agent.harness import (
     Desk,
     bridged,
     hear_each_other,
+    key_steps,
     start_run,
     wait_until,
 )
@@ -95,9 +96,7 @@ async def test_an_agent_hang_up_missed_while_disconnected_is_found_on_reconnect(
     await world.inbound.start()
     await run.stream.wait_for(lambda s: s.of("call") != [], timeout=5)
     await caller.press("1")
-    for fragment, keys in PAY_WITH_VISA[1:]:
-        await caller.wait_for_playback(fragment, timeout=15)
-        await caller.press(keys, gap=0.02)
+    await key_steps(caller, PAY_WITH_VISA[1:])
     payment = await run.finish(desk)
     assert payment["agent_left"] is True
     assert payment["returned_to_agent"] is False
