@@ -12,6 +12,11 @@ adapter reads a socket:
 (c) memory: tracemalloc peak while parsing the stream, and what one parsed event
     keeps alive once its headers have been read.
 
+And two yardsticks with no parser at all, reading what (a) reads: one searches
+each event as it is (exact case), the other a lower-cased copy of it, which is the
+cheapest way pure Python has to match names case-insensitively (point 2 of issue
+2).  They show what any pure-Python codec could reach at best, with either rule.
+
 Exits 1 when (a) is below the target of issue 2: 250,000 real-size events/s.
 
 ``--greenswitch PYTHON`` also times greenswitch's parser on the same bytes, in
@@ -35,6 +40,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -128,6 +134,49 @@ def decode_everything(message: object) -> None:
 
 def nothing(message: object) -> None:
     pass
+
+
+# The yardsticks: no parser at all, only what any codec must do.  Frames are found by
+# their blank line and Content-Length; the event's name is its first line; then the
+# same headers as (a) are found, cut at their line's end and percent-decoded.
+_BARE_READS = {
+    b"DTMF": (b"DTMF-Digit",),
+    b"CHANNEL_EXECUTE": (b"Application-UUID",),
+    b"CHANNEL_EXECUTE_COMPLETE": (b"Application-UUID", b"Application-Response"),
+    b"CHANNEL_HANGUP": (b"Hangup-Cause",),
+    b"CHANNEL_HANGUP_COMPLETE": (b"Hangup-Cause",),
+    b"BACKGROUND_JOB": (b"Job-UUID",),
+}
+_EXACT = {
+    name: tuple(b"\n" + h + b": " for h in (b"Unique-ID", *reads))
+    for name, reads in _BARE_READS.items()
+}
+_LOWER = {name: tuple(n.lower() for n in needles) for name, needles in _EXACT.items()}
+_UNIQUE_ONLY = (b"\nUnique-ID: ",)
+
+
+def bare_loop(stream: bytes, case_insensitive: bool) -> int:
+    """(a)'s reads over the whole stream with no parser: exact-case searches, or
+    searches of a lower-cased copy of each event (point 2's case-insensitive match)."""
+    by_name = _LOWER if case_insensitive else _EXACT
+    other = (_UNIQUE_ONLY[0].lower(),) if case_insensitive else _UNIQUE_ONLY
+    pos = count = 0
+    size = len(stream)
+    while pos < size:
+        blank = stream.find(b"\n\n", pos)
+        start = blank + 2
+        stop = start + int(stream[pos + 16 : stream.find(b"\n", pos)])
+        event = stream[start:stop]
+        name = event[12 : event.find(b"\n")]
+        haystack = event.lower() if case_insensitive else event
+        for needle in by_name.get(name, other):
+            at = haystack.find(needle)
+            if at >= 0:
+                value = event[at + len(needle) : event.find(b"\n", at + 1)]
+                unquote_to_bytes(value).decode("utf-8", "replace")
+        count += 1
+        pos = stop
+    return count
 
 
 def run(reads: list[bytes], touch: Callable[[object], None]) -> int:
@@ -258,6 +307,8 @@ def main() -> int:
                 "framed": lambda: run(reads, nothing),
                 "full": lambda: run(reads, decode_everything),
                 "mixed": lambda: sum(run(chunks, read_what_paymentd_reads) for chunks in streams),
+                "bare": lambda: bare_loop(stream, case_insensitive=False),
+                "bare_ci": lambda: bare_loop(stream, case_insensitive=True),
             },
             args.repeat,
             args.seconds,
@@ -283,6 +334,13 @@ def main() -> int:
     label = "    (a) on whole connections in their real reads (msgs)"
     print(f"{label:<56} {mixed:>10,.0f} {1e6 / mixed:>9.1f}")
     print()
+    print("yardsticks: (a)'s reads with no parser at all (find the frame, search the event)")
+    for label, value in [
+        ("    exact-case searches", best["bare"]),
+        ("    searches of a lower-cased copy (point 2's matching)", best["bare_ci"]),
+    ]:
+        print(f"{label:<56} {value:>10,.0f} {1e6 / value:>9.1f} {value * avg / 1e6:>7.1f}")
+    print()
     print(f"(c) tracemalloc peak while parsing the stream: {peak / 1024:,.0f} KiB")
     print(f"    kept alive by one event after (a):          {per_event:,.0f} bytes")
     if green_rounds:
@@ -291,6 +349,10 @@ def main() -> int:
         print()
         print(f"greenswitch's parser on the same events, between our rounds: {green:,.0f}/s")
         print(f"(a) / greenswitch: {ratio:.1f}x; the target is 8-12x (250,000 / 21-31k)")
+        print(
+            f"    the yardsticks: {best['bare'] / green:.1f}x exact-case, "
+            f"{best['bare_ci'] / green:.1f}x lower-cased"
+        )
         print(
             f"    where the target was set (greenswitch at 21-31k/s) that is "
             f"{ratio * 21_000:,.0f}-{ratio * 31_000:,.0f} events/s"
