@@ -110,6 +110,7 @@ class CallDriver:
         self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
         self._play: _PlayTask | None = None
         self._break_may_linger = False
+        self._started = False
         self._charges: set[asyncio.Task[None]] = set()
         self._hung_up = False
         self._leaving = False
@@ -136,6 +137,7 @@ class CallDriver:
                 )
             else:
                 await self._hooks.session_started(self.context, self.session)
+                self._started = True
                 self._post(inp.Start(self._clock(), unavailable))
             await self._loop()
         finally:
@@ -273,7 +275,10 @@ class CallDriver:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Dtmf):
             digit = event.digit
-            if digit and digit in inp.DTMF_KEYS:
+            # Keys from before the dialogue started (FreeSWITCH hands over what was
+            # queued as soon as the socket app runs: type-ahead, an earlier menu's
+            # keys) answer nothing paymentd asked, so they are dropped.
+            if digit and digit in inp.DTMF_KEYS and self._started:
                 self._post(inp.DigitPressed(digit, self._clock()))
         elif event.name == "CHANNEL_HANGUP":
             self._note_hangup()

@@ -156,6 +156,17 @@ SCENARIOS: list[Scenario] = [
     attrs.evolve(_happy("jcb", (card(JCB), expiry(), cvv()), "0505"), all_brands=True),
     attrs.evolve(_happy("unionpay", (card(UNIONPAY), expiry(), cvv()), "0005"), all_brands=True),
     attrs.evolve(_happy("maestro", (card(MAESTRO), expiry(), cvv()), "8453"), all_brands=True),
+    # Keys pressed before paymentd has the call (left over from an earlier menu, or
+    # typed ahead): FreeSWITCH delivers them as soon as the socket app starts.  They
+    # are not the caller's answer to anything paymentd asked, so they are dropped.
+    Scenario(
+        "keys-before-the-first-prompt",
+        (at_start().press("99#", gap=0), pay_given_amount(), confirm_all(), *visa_card()),
+        "success",
+        "resume",
+        {"paymentd_card_last4": "4242"},
+        heard=("press_1_to_pay_amount", "enter_card_number", "payment_approved"),
+    ),
     Scenario(
         "invalid-luhn-then-valid",
         (pay_given_amount(), confirm_all(), card(BAD_LUHN), *visa_card()),
