@@ -346,6 +346,13 @@ class Session:
             self.fire(event)
         return key
 
+    def flush_dtmf(self) -> None:
+        """Queued keys are dropped without an event (``switch_channel_flush_dtmf``); they
+        still count in ``digits_dialed``, sensitive ones too (switch_channel.c:734)."""
+        ch = self.channel
+        while ch.dtmf_queue:
+            ch.dtmf_log.append(ch.dtmf_queue.popleft())
+
     # -- sendmsg ----------------------------------------------------------------------------
 
     def queue_private(self, packet: Packet) -> None:
@@ -555,6 +562,8 @@ class Session:
         audio = self._resolve(file)
         if audio is None:
             self.log("ERR", "switch_ivr_play_say.c:1478", f"Can't open {file}")
+            # switch_core_session_reset(session, SWITCH_TRUE, ...): keys keyed meanwhile go.
+            self.flush_dtmf()
             # Nothing was heard, but the far end's record says what was tried.
             record = PromptRecord(file, app, ch.uuid, self.switch.clock.real_now())
             self.prompts.append(record)

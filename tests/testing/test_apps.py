@@ -49,12 +49,28 @@ async def test_a_wav_plays_as_long_as_its_header_says(tmp_path: Path, paymentd: 
             "8000",
             "500",
         )
-        # Strict sounds: a missing file fails as FreeSWITCH fails it.
+        # Strict sounds: a missing file fails as FreeSWITCH fails it, and throws away
+        # the keys queued meanwhile without an event (they count in digits_dialed).
+        await peer.command(execute("sleep", "60000"))
+        await peer.event("CHANNEL_EXECUTE", "sleep")
+        await sim.calls[0].caller.press("5")
+        await peer.event("CHANNEL_EXECUTE_COMPLETE", "sleep")
         await peer.command(execute("playback", "missing.wav"))
         missing = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
         assert missing.ev("Application-Response") == "FILE NOT FOUND"
         assert sim.calls[0].caller.heard[-1].status == "not-found"
         assert "Can't open missing.wav" in sim.log_text()
+        assert not sim.calls[0].session.channel.dtmf_queue
+        assert [key.digit for key in sim.calls[0].session.channel.dtmf_log] == ["5"]
+        # A break that found nothing playing does not cut the next playback short:
+        # every app clears the flag as it starts (switch_core_session_exec).
+        await peer.command(f"api uuid_break {sim.calls[0].uuid}")
+        await peer.command(execute("playback", str(tmp_path / "wide.wav")))
+        again = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
+        assert (again.ev("Application-Response"), again.ev("variable_playback_ms")) == (
+            "FILE PLAYED",
+            "500",
+        )
     finally:
         await sim.close()
 
