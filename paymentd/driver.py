@@ -109,7 +109,6 @@ class CallDriver:
         self._clock = clock or asyncio.get_running_loop().time
         self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
         self._play: _PlayTask | None = None
-        self._break_may_linger = False
         self._started = False
         self._charges: set[asyncio.Task[None]] = set()
         self._hung_up = False
@@ -334,14 +333,6 @@ class CallDriver:
                 audio.delete()
 
     async def _execute_playback(self, task: _PlayTask, app: str, argument: str) -> None:
-        if self._break_may_linger:
-            # A break that lands just after its playback ended leaves FreeSWITCH's break
-            # flag set, and the flag would cut the next prompt short: 1 ms of silence
-            # takes it (and costs nothing when there is none).
-            self._break_may_linger = False
-            await self.session.wait_execute(
-                self.session.start_execute("playback", "silence_stream://1")
-            )
         execution = self.session.start_execute(app, argument)
         stop = asyncio.ensure_future(task.stopped.wait())
         try:
@@ -368,9 +359,10 @@ class CallDriver:
             started.cancel()
         if execution.completed.done():
             return
-        # uuid_break ends the running playback in ~20 ms (PROTOCOL.md 13d).
+        # uuid_break ends the running playback in ~20 ms (PROTOCOL.md 13d).  A break
+        # that lands after the playback ended leaves nothing behind: FreeSWITCH clears
+        # the flag as each app starts (switch_core_session_exec).
         await self.session.api(f"uuid_break {self.session.uuid}")
-        self._break_may_linger = True
 
     async def _stop_play(self, play_id: int) -> None:
         task = self._play
