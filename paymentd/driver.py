@@ -44,7 +44,7 @@ from paymentd.speech.layout import best_rate, voice_directory
 from paymentd.speech.render import HOLD_LOOP, playback_argument
 from paymentd.speech.utterances import Utterance, is_sensitive
 
-__all__ = ["CallDriver", "Charger", "DialogueLike"]
+__all__ = ["AudioNotFound", "CallDriver", "Charger", "DialogueLike"]
 
 log = logging.getLogger("paymentd.call")
 
@@ -65,6 +65,10 @@ class DialogueLike(Protocol):
 
 #: Called for ReturnToAgent (agent mode); returns when the caller is back with the agent.
 AgentReturn = Callable[[CallSession], Awaitable[None]]
+
+
+class AudioNotFound(Exception):
+    """FreeSWITCH answered a playback with ``FILE NOT FOUND``."""
 
 
 class _PlayTask:
@@ -310,7 +314,7 @@ class CallDriver:
                 await self._play_part(task, part, sensitive)
         except (CallHungUp, ConnectionLost):
             self._note_hangup()
-        except (ESLError, OSError, ValueError, TimeoutError) as exc:
+        except (ESLError, OSError, ValueError, TimeoutError, AudioNotFound) as exc:
             log.error("prompt could not be played: %s", exc or type(exc).__name__)
             self._post(inp.InternalFailure("playback", self._clock()))
         finally:
@@ -343,7 +347,14 @@ class CallDriver:
             await self._break(execution)
         # Every prompt and hold round is far shorter; without an end, the caller would
         # sit in dead air, so the dialogue is told the call cannot go on.
-        await self.session.wait_execute(execution, timeout=_PLAYBACK_LIMIT_SECONDS)
+        complete = await self.session.wait_execute(execution, timeout=_PLAYBACK_LIMIT_SECONDS)
+        if complete.application_response == "FILE NOT FOUND":
+            # The caller heard nothing: going on would ask them to act on, or confirm,
+            # what they never heard.
+            raise AudioNotFound(
+                "FreeSWITCH could not open the audio; it must read the sounds and "
+                "read-back directories at the paths paymentd uses ([sounds] config)"
+            )
 
     async def _break(self, execution: Execution) -> None:
         """Barge in on ``execution``: only once it runs, and without flushing the queue.

@@ -29,7 +29,7 @@ before the next is sent:
 ``PlayHold(play_id)``
     Hold audio in a loop until ``StopPlayback``; then ``PlaybackFinished``.
 ``StopPlayback(play_id)``
-    Break that playback now (``uuid_break <uuid> all``) if it is still playing;
+    Break that playback now (``uuid_break <uuid>``) if it is still playing;
     otherwise do nothing. ``PlaybackFinished`` is still expected for it.
 ``Charge(request)``
     Start the gateway charge concurrently (do not block the event loop) and feed
