@@ -35,6 +35,10 @@ __all__ = ["AgentConfig", "LegMode"]
 #: Shorter bearer tokens are too easy to guess.
 
 _DIALPLAN_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")
+#: ``mute_level`` values that are comfort noise: from FreeSWITCH's own comfort-noise divisor
+#: (``bridge_generate_comfort_noise=true``, ``record_fill_cng=true``) to the last one that is
+#: not all zeros.
+_COMFORT_NOISE_LEVELS = (1400, 32768)
 
 
 def _parse_listen(text: str) -> ListenAddress:
@@ -83,6 +87,19 @@ def _check_audio(_inst: object, attribute: attrs.Attribute[Any], value: str) -> 
         raise InvalidSetting(attribute.name, f"must not contain spaces: {value!r}")
 
 
+def _check_mute_level(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    # switch_generate_sln_silence: each sample is a full-scale 16-bit random value divided by
+    # the level (2: about -11 dBFS; 1400: peaks at about -63 dBFS).  Above 32768 every sample
+    # is 0, which 1 does already; far above, uuid_audio's atoi wraps to a small, loud level.
+    low, high = _COMFORT_NOISE_LEVELS
+    if value != 1 and not low <= value <= high:
+        raise InvalidSetting(
+            attribute.name,
+            f"must be 1 (silence) or {low} to {high} (comfort noise; a lower level is louder), "
+            f"got {value!r}",
+        )
+
+
 @attrs.frozen
 class AgentConfig:
     """Agent-assisted payments: the desktop API and the leg moves (section ``[agent]``)."""
@@ -112,8 +129,11 @@ class AgentConfig:
     #: with ``uuid_broadcast`` and started again each time it ends, until the customer is
     #: back. Empty: paymentd's hold music from its sounds directory.
     hold_audio: str = attrs.field(default="", validator=_check_audio)
-    #: ``uuid_audio ... mute <level>`` in mute mode: 1 is silence, higher is comfort noise.
-    mute_level: int = attrs.field(default=1, validator=positive)
+    #: ``uuid_audio ... mute <level>`` in mute mode: what the agent hears instead of the
+    #: customer. 1 is silence. Above 1 FreeSWITCH plays full-scale random noise divided by the
+    #: level: 2 is loud white noise, and the noise gets quieter as the level rises. Comfort
+    #: noise is therefore 1400 (FreeSWITCH's own comfort-noise level, about -63 dBFS) to 32768.
+    mute_level: int = attrs.field(default=1, validator=_check_mute_level)
     #: Mask every recording running on either leg while card data is keyed.
     mask_recordings: bool = True
     #: Seconds to wait for the customer to reach the secure extension before the move

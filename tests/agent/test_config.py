@@ -41,6 +41,12 @@ def test_agent_mode_without_a_token_cannot_start() -> None:
         ({"listen": "nowhere"}, "agent.listen: expected HOST:PORT"),
         ({"hold_audio": "a b.wav"}, "agent.hold_audio: must not contain spaces"),
         ({"arrival_timeout": 0}, "agent.arrival_timeout: must be greater than 0"),
+        # 0 would unmute the agent; 2 is near full-scale white noise; past 32768 uuid_audio's
+        # atoi may wrap round to a loud level.
+        ({"mute_level": 0}, "agent.mute_level: must be 1 (silence) or 1400 to 32768"),
+        ({"mute_level": 2}, "agent.mute_level: must be 1 (silence) or 1400 to 32768"),
+        ({"mute_level": 1399}, "agent.mute_level: must be 1 (silence) or 1400 to 32768"),
+        ({"mute_level": 2**32 + 2}, "agent.mute_level: must be 1 (silence) or 1400 to 32768"),
         ({"tokenz": [TOKEN]}, "agent: unknown key(s): tokenz"),
     ],
 )
@@ -50,6 +56,11 @@ def test_bad_settings_are_named(values: dict[str, object], message: str) -> None
     assert message in str(caught.value)
     assert "short-token" not in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("level", [1, 1400, 32768])
+def test_mute_level_is_silence_or_quiet_comfort_noise(level: int) -> None:
+    assert parse_config(agent(mute_level=level)).agent.mute_level == level
 
 
 def test_tokens_stay_out_of_repr() -> None:
