@@ -170,6 +170,10 @@ class CallDriver:
         # before the caller can key anything.
         replies = await asyncio.gather(
             call.command(DivertEvents(True)),
+            # Only once keys come to this socket alone: sensitive_dtmf (set by the
+            # dialplan or agent mode so that keys before that fire no event) would
+            # keep them from paymentd too.
+            call.api(f"uuid_setvar {uuid} sensitive_dtmf"),
             call.api(f"uuid_setvar {uuid} digits_dialed_filter .+"),
             call.api(f"uuid_setvar {uuid} playback_terminators none"),
             call.api(f"uuid_setvar {uuid} sound_prefix {voice}"),

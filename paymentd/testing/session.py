@@ -520,14 +520,14 @@ class Session:
             return not (ch.controlled and ch.parked)
 
         while ch.ready and ch.controlled and ch.parked and not ch.leaving:
+            await self.next_frame(extra=leaving)
             if not ch.media_ready:
-                await self.next_frame(extra=leaving)
+                # No media to read: one private event per 20 ms; keys and session
+                # events are still taken below (switch_ivr.c:1055-1062, 1151).
                 packet = self.dequeue_private()
                 if packet is not None:
                     await self.parse_event(packet)
-                continue
-            await self.next_frame(extra=leaving)
-            if not ch.ready or leaving() or ch.leaving:
+            elif not ch.ready or leaving() or ch.leaving:
                 break
             await self.parse_all_events()
             self.dequeue_dtmf()

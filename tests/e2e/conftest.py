@@ -80,7 +80,10 @@ def dialplan() -> Dialplan:
                 "pay",
                 PAY,
                 [
+                    # As the shipped dialplan does (freeswitch-conf/dialplan/paymentd.xml).
+                    Action("set", "sensitive_dtmf=true"),
                     Action.socket(),
+                    Action("unset", "sensitive_dtmf"),
                     Action("set", "after_socket=reached"),
                     Action("hangup", "NORMAL_CLEARING"),
                 ],
