@@ -35,6 +35,9 @@ __all__ = ["AgentConfig", "LegMode"]
 #: Shorter bearer tokens are too easy to guess.
 
 _DIALPLAN_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")
+#: What switch_is_file_path takes as it is (after any ``{var=value}`` prefixes): a path
+#: from ``/`` or a URL.
+_FILE_PATH = re.compile(r"^(?:\{[^{}]*\})*(?:/|.*://)")
 #: ``mute_level`` values that are comfort noise: from FreeSWITCH's own comfort-noise divisor
 #: (``bridge_generate_comfort_noise=true``, ``record_fill_cng=true``) to the last one that is
 #: not all zeros.
@@ -85,6 +88,13 @@ def _check_modes(_inst: object, attribute: attrs.Attribute[Any], value: tuple[st
 def _check_audio(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if any(c.isspace() or not c.isprintable() for c in value):
         raise InvalidSetting(attribute.name, f"must not contain spaces: {value!r}")
+    # FreeSWITCH puts a relative name under sound_prefix and reports that resolved path in
+    # PLAYBACK_STOP, which paymentd matches to play the hold audio again.
+    if value and not _FILE_PATH.match(value):
+        raise InvalidSetting(
+            attribute.name,
+            f"must be an absolute path or a URL such as local_stream://moh, got {value!r}",
+        )
 
 
 def _check_mute_level(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
@@ -125,9 +135,10 @@ class AgentConfig:
     modes: tuple[str, ...] = attrs.field(
         default=(LegMode.DETACH.value, LegMode.MUTE.value), validator=_check_modes
     )
-    #: What the parked agent hears in detach mode: a file (or ``local_stream://...``) played
-    #: with ``uuid_broadcast`` and started again each time it ends, until the customer is
-    #: back. Empty: paymentd's hold music from its sounds directory.
+    #: What the parked agent hears in detach mode: a file by its absolute path (or
+    #: ``local_stream://...``) played with ``uuid_broadcast`` and started again each time it
+    #: ends, until the customer is back (FreeSWITCH reports the end with the path it resolved,
+    #: which paymentd must recognise). Empty: paymentd's hold music from its sounds directory.
     hold_audio: str = attrs.field(default="", validator=_check_audio)
     #: ``uuid_audio ... mute <level>`` in mute mode: what the agent hears instead of the
     #: customer. 1 is silence. Above 1 FreeSWITCH plays full-scale random noise divided by the

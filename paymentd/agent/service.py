@@ -109,7 +109,9 @@ class AgentService:
             observer=self._inbound_metrics,
         )
         sounds = Path(config.sounds.directory) if config.sounds.directory else default_sounds_root()
-        hold_audio = self.config.hold_audio or str(sounds / "music" / "8000" / "paymentd_hold.wav")
+        # Absolute, as FreeSWITCH reports it in PLAYBACK_STOP (a relative one never matches).
+        default_hold = (sounds / "music" / "8000" / "paymentd_hold.wav").absolute()
+        hold_audio = self.config.hold_audio or str(default_hold)
         self.watch = LegWatch()
         self.mover = LegMover(self.config, hold_audio, self.watch)
         self.hooks = AgentHooks(self)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from paymentd.agent.service import AgentService
 from paymentd.config import ConfigError, parse_config
+from paymentd.metrics import Metrics
 
 TOKEN = "t" * 32
 
@@ -40,6 +44,10 @@ def test_agent_mode_without_a_token_cannot_start() -> None:
         ({"secure_extension": "pay secure"}, "agent.secure_extension: must be one dialplan word"),
         ({"listen": "nowhere"}, "agent.listen: expected HOST:PORT"),
         ({"hold_audio": "a b.wav"}, "agent.hold_audio: must not contain spaces"),
+        # FreeSWITCH would report it as <sound_prefix>/music/hold.wav: never matched, never
+        # started again.
+        ({"hold_audio": "music/hold.wav"}, "agent.hold_audio: must be an absolute path"),
+        ({"hold_audio": "{loops=2}hold.wav"}, "agent.hold_audio: must be an absolute path"),
         ({"arrival_timeout": 0}, "agent.arrival_timeout: must be greater than 0"),
         # 0 would unmute the agent; 2 is near full-scale white noise; past 32768 uuid_audio's
         # atoi may wrap round to a loud level.
@@ -61,6 +69,22 @@ def test_bad_settings_are_named(values: dict[str, object], message: str) -> None
 @pytest.mark.parametrize("level", [1, 1400, 32768])
 def test_mute_level_is_silence_or_quiet_comfort_noise(level: int) -> None:
     assert parse_config(agent(mute_level=level)).agent.mute_level == level
+
+
+@pytest.mark.parametrize(
+    "path", ["/srv/hold.wav", "{volume=-6}/srv/hold.wav", "local_stream://moh", "shout://h/x.mp3"]
+)
+def test_hold_audio_freeswitch_plays_as_given(path: str) -> None:
+    assert parse_config(agent(hold_audio=path)).agent.hold_audio == path
+
+
+def test_the_default_hold_audio_is_absolute_under_a_relative_sounds_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = parse_config({"sounds": {"directory": "sounds"}, "agent": {"tokens": [TOKEN]}})
+    hold = AgentService(config, Metrics()).mover.hold_audio
+    assert hold == str(tmp_path / "sounds" / "music" / "8000" / "paymentd_hold.wav")
 
 
 def test_tokens_stay_out_of_repr() -> None:
