@@ -8,10 +8,17 @@
    the attempt's ``Idempotency-Key`` and metadata (attempt id, idempotency key,
    session, account, reference).
 
-Lookup finds the PaymentIntent by its metadata: the search API first; if it is
-not available (it is not in every region, nor in localstripe) or finds nothing
-(it is eventually consistent), the most recent PaymentIntents are listed and
-scanned. Only a fully scanned list proves that no charge exists.
+Lookup finds the PaymentIntent by its metadata: the search API first (what it
+finds is then read by id, since search shows a copy that may be minutes old); if
+search is not available (it is not in every region, nor in localstripe) or finds
+nothing (it is eventually consistent), the most recent PaymentIntents are listed
+and scanned. Only a fully scanned list proves that no charge exists.
+
+Amounts are sent in Stripe's units, which are ISO 4217's but for ISK (two-decimal
+in Stripe's API) and MGA (zero-decimal there); an amount Stripe cannot charge
+(fractional ariary, a three-decimal amount not ending in 0) is refused before the
+card is sent.  Answers that do not prove the charge was not made (409, 424, a 429
+lock timeout, an idempotency error, 5xx) are unknown outcomes, resolved by lookup.
 
 Sending raw card numbers to Stripe's API must be enabled for the account
 (Stripe asks for PCI SAQ D evidence); MOTO must be enabled too.
@@ -31,6 +38,7 @@ from paymentd.gateways.base import Token
 from paymentd.gateways.codes import outcome_for_code
 from paymentd.gateways.config import StripeConfig
 from paymentd.gateways.http import NoReply, NotSent, Reply, exchange
+from paymentd.money import Money, currency_exponent
 from paymentd.payments import (
     Approved,
     ChargeOutcome,
@@ -51,6 +59,31 @@ log = logging.getLogger(__name__)
 API_VERSION = "2024-06-20"
 #: Metadata key carrying the idempotency key, which lookup searches for.
 KEY_METADATA = "paymentd_idempotency_key"
+
+
+def stripe_amount(amount: Money) -> int | None:
+    """``amount`` as Stripe's ``amount`` field counts it, or ``None`` if Stripe cannot
+    charge it (docs.stripe.com/currencies).
+
+    Stripe counts in ISO 4217 minor units but for two currencies: ISK stays
+    two-decimal in its API, in whole krónur only (``100`` is 1 ISK), and MGA is
+    zero-decimal there.  Three-decimal amounts must end in 0 (5.120 KWD, not 5.125).
+    """
+    minor = amount.minor
+    if amount.currency == "ISK":
+        return minor * 100
+    if amount.currency == "MGA":
+        return minor // 100 if minor % 100 == 0 else None
+    if currency_exponent(amount.currency) == 3 and minor % 10:
+        return None
+    return minor
+
+
+def _unchargeable(amount: Money) -> Failed:
+    return Failed(
+        retryable=False,
+        detail=f"Stripe cannot charge {amount.minor} minor units of {amount.currency}",
+    )
 
 
 def _error_outcome(data: Any) -> Declined | Failed | None:
@@ -127,6 +160,9 @@ class StripeGateway:
         return reply, data
 
     async def tokenize(self, request: ChargeRequest) -> Token | Declined | Failed:
+        if stripe_amount(request.amount) is None:
+            # Refused before the card is sent anywhere: Stripe would answer 400.
+            return _unchargeable(request.amount)
         card = request.card
         form = [("type", "card"), ("card[number]", card.number.reveal())]
         if card.expiry is not None:
@@ -154,6 +190,9 @@ class StripeGateway:
         return Failed(retryable=True, detail=f"tokenization: {detail}")
 
     async def charge_token(self, request: ChargeRequest, token: Token) -> ChargeOutcome:
+        amount = stripe_amount(request.amount)
+        if amount is None:
+            return _unchargeable(request.amount)
         metadata = {
             "paymentd_attempt_id": request.attempt_id,
             KEY_METADATA: request.idempotency_key,
@@ -162,7 +201,7 @@ class StripeGateway:
             "reference": request.reference or "",
         }
         form = [
-            ("amount", str(request.amount.minor)),
+            ("amount", str(amount)),
             ("currency", request.amount.currency.lower()),
             ("payment_method", token.id),
             ("payment_method_types[0]", "card"),
@@ -200,17 +239,28 @@ class StripeGateway:
             return _intent_outcome(data)
         if status == 402:
             return _error_outcome(data) or Declined(DeclineReason.GENERIC, "card_error")
-        code = None
+        code = kind = None
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
             code = sanitize_code(str(data["error"].get("code") or data["error"].get("type")))
+            kind = data["error"].get("type")
+        described = f"HTTP {status}" + (f" ({code})" if code else "")
         if status in (401, 403):
             return Failed(retryable=False, detail=f"HTTP {status}: Stripe refused the API key")
-        if status == 429:
+        if status == 429 and code != "lock_timeout":
+            # The rate limiter answers before the request is run (docs.stripe.com/rate-limits).
             return Failed(retryable=True, detail="HTTP 429: rate limited")
-        if status == 409 or status >= 500 or status == 200:
-            # 409: the same key is still being processed; 200 without an intent: unreadable.
-            return Unknown(f"HTTP {status}" + (f" ({code})" if code else ""))
-        return Failed(retryable=False, detail=f"HTTP {status}" + (f" ({code})" if code else ""))
+        if (
+            status in (409, 424, 429)
+            or status >= 500
+            or status == 200
+            or kind == "idempotency_error"
+        ):
+            # Nothing here proves the charge did not happen: 409, the same key is still
+            # being processed; 424, a downstream service failed mid-request; a lock
+            # timeout; an idempotency error, the key was used before (maybe charged);
+            # 5xx; 200 without an intent, unreadable.  Lookup decides.
+            return Unknown(described)
+        return Failed(retryable=False, detail=described)
 
     async def lookup(self, idempotency_key: str) -> ChargeOutcome | None:
         quoted = idempotency_key.replace("\\", "\\\\").replace("'", "\\'")
@@ -218,11 +268,22 @@ class StripeGateway:
         reply, data = await self._call("GET", f"/v1/payment_intents/search?{query}")
         if isinstance(reply, Reply) and reply.status == 200 and isinstance(data, dict):
             for intent in data.get("data") or []:
-                return _intent_outcome(intent)
+                # Search shows a copy up to a minute old (an hour in an incident): it
+                # finds the PaymentIntent, which is then read as it stands now.
+                return await self._current(intent)
         elif not (isinstance(reply, Reply) and reply.status in (400, 404)):
             # 400/404 mean "no search API here"; anything else is trouble reaching Stripe.
             return Unknown("lookup: Stripe could not be asked")
         return await self._scan(idempotency_key)
+
+    async def _current(self, found: Any) -> ChargeOutcome:
+        intent_id = sanitize_reference(str(found.get("id", "")) if isinstance(found, dict) else "")
+        if not intent_id or not intent_id.startswith("pi_"):
+            return Unknown("lookup: search found an unreadable PaymentIntent")
+        reply, data = await self._call("GET", f"/v1/payment_intents/{intent_id}")
+        if isinstance(reply, Reply) and reply.status == 200 and isinstance(data, dict):
+            return _intent_outcome(data)
+        return Unknown("lookup: the PaymentIntent search found could not be read")
 
     async def _scan(self, idempotency_key: str) -> ChargeOutcome | None:
         """Look through the most recent PaymentIntents for the key's metadata."""

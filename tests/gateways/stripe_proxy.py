@@ -12,7 +12,9 @@ things localstripe does not do are emulated here, each behind a switch:
   on, the proxy answers metadata searches from localstripe's list.
 
 ``delay_intents`` answers PaymentIntent creation late (after localstripe has
-made the charge), to exercise timeouts followed by a lookup.
+made the charge), to exercise timeouts followed by a lookup.  ``stale_search``
+makes search answer with an older copy of each PaymentIntent (in this status), as
+Stripe's search may for up to a minute.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class StripeProxy:
     emulate_declines: bool = True
     search: bool = False
     delay_intents: float = 0.0
+    stale_search: str | None = None
     #: Called with each request before it is forwarded.
     on_request: Callable[[Recorded], Awaitable[None]] | None = None
     requests: list[Recorded] = attrs.Factory(list)
@@ -119,6 +122,8 @@ class StripeProxy:
             ) as response:
                 page = await response.json()
             found += [i for i in page["data"] if i["metadata"].get(key) == value]
+            if self.stale_search is not None:
+                found = [{**i, "status": self.stale_search} for i in found]
             if not page["has_more"]:
                 break
             after = page["data"][-1]["id"]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import aiohttp
+import attrs
 import pytest
+from aiohttp import web
 
 from paymentd.gateways import StripeConfig, Token
 from paymentd.gateways.stripe import KEY_METADATA, StripeGateway
@@ -157,9 +162,27 @@ async def test_lookup_uses_search_where_available(
     approved = await gateway.charge(request)
     stripe_proxy.requests.clear()
     assert await gateway.lookup(request.idempotency_key) == approved
-    assert stripe_proxy.paths() == ["GET /v1/payment_intents/search"]
+    assert isinstance(approved, Approved)
+    # What search finds is read as it stands now.
+    assert stripe_proxy.paths() == [
+        "GET /v1/payment_intents/search",
+        f"GET /v1/payment_intents/{approved.confirmation_code}",
+    ]
     # Search finds nothing (it may lag behind): the list decides.
     assert await gateway.lookup("pd-never-sent") is None
+
+
+async def test_lookup_does_not_trust_a_stale_search_copy(
+    http: aiohttp.ClientSession, stripe_proxy: StripeProxy
+) -> None:
+    stripe_proxy.search = True
+    gateway = stripe(http, stripe_proxy.url)
+    request = support.charge_request()
+    approved = await gateway.charge(request)
+    assert isinstance(approved, Approved)
+    # Search still shows the PaymentIntent as it was before it was confirmed.
+    stripe_proxy.stale_search = "requires_payment_method"
+    assert await gateway.lookup(request.idempotency_key) == approved
 
 
 async def test_a_timeout_is_unknown_and_lookup_finds_the_charge(
@@ -186,3 +209,109 @@ async def test_an_unreachable_api_is_a_retryable_failure(http: aiohttp.ClientSes
     outcome = await stripe(http, "http://127.0.0.1:9").charge(support.charge_request())
     assert isinstance(outcome, Failed)
     assert outcome.retryable
+
+
+@pytest.mark.parametrize(
+    ("money", "sent"),
+    [
+        ((500, "ISK"), "50000"),  # ISO: 0 decimals; Stripe: two, in whole krónur
+        ((12500, "MGA"), "125"),  # ISO: 2 decimals; Stripe: zero-decimal
+        ((5120, "KWD"), "5120"),  # three decimals, ending in 0
+        ((1000, "JPY"), "1000"),
+        ((12550, "EUR"), "12550"),
+    ],
+)
+async def test_amounts_are_sent_in_stripes_units(
+    http: aiohttp.ClientSession,
+    stripe_proxy: StripeProxy,
+    money: tuple[int, str],
+    sent: str,
+) -> None:
+    minor, currency = money
+    request = support.charge_request(minor=minor, currency=currency)
+    assert isinstance(await stripe(http, stripe_proxy.url).charge(request), Approved)
+    assert stripe_proxy.requests[-1].form["amount"] == sent
+
+
+@pytest.mark.parametrize("money", [(12550, "MGA"), (5125, "KWD")])
+async def test_an_amount_stripe_cannot_charge_is_refused_before_the_card_is_sent(
+    http: aiohttp.ClientSession, stripe_proxy: StripeProxy, money: tuple[int, str]
+) -> None:
+    minor, currency = money
+    outcome = await stripe(http, stripe_proxy.url).charge(
+        support.charge_request(minor=minor, currency=currency)
+    )
+    assert outcome == Failed(False, f"Stripe cannot charge {minor} minor units of {currency}")
+    assert stripe_proxy.requests == []
+
+
+@attrs.define
+class StripeStub:
+    """Stripe's answers localstripe never gives: the PaymentIntent is answered with
+    ``status`` and ``body`` (bodies as documented at docs.stripe.com/api/errors)."""
+
+    status: int = 200
+    body: dict[str, Any] = attrs.Factory(dict)
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        if request.path == "/v1/payment_methods":
+            return web.json_response({"id": "pm_stub", "object": "payment_method"})
+        return web.json_response(self.body, status=self.status)
+
+
+@pytest.fixture
+async def stripe_stub() -> AsyncIterator[StripeStub]:
+    stub = StripeStub()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", stub.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    stub.url = f"http://127.0.0.1:{port}"
+    yield stub
+    await runner.cleanup()
+
+
+def _error(kind: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"type": kind, **({"code": code} if code else {}), "message": "..."}}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        # Nothing proves the charge was not made: lookup must decide.
+        (409, _error("idempotency_error", "idempotency_key_in_use"), Unknown),
+        (400, _error("idempotency_error"), Unknown),
+        (424, _error("api_error"), Unknown),
+        (429, _error("invalid_request_error", "lock_timeout"), Unknown),
+        (500, _error("api_error"), Unknown),
+        # Refused before anything ran.
+        (
+            429,
+            _error("invalid_request_error", "rate_limit"),
+            Failed(True, "HTTP 429: rate limited"),
+        ),
+        (
+            400,
+            _error("invalid_request_error", "parameter_invalid_integer"),
+            Failed(False, "HTTP 400 (parameter_invalid_integer)"),
+        ),
+    ],
+)
+async def test_answers_that_do_not_prove_no_charge_are_unknown(
+    http: aiohttp.ClientSession,
+    stripe_stub: StripeStub,
+    status: int,
+    body: dict[str, Any],
+    expected: object,
+) -> None:
+    stripe_stub.status, stripe_stub.body = status, body
+    outcome = await stripe(http, stripe_stub.url).charge(support.charge_request())
+    if expected is Unknown:
+        assert isinstance(outcome, Unknown), outcome
+    else:
+        assert outcome == expected
