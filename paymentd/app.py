@@ -216,9 +216,12 @@ class Daemon:
             mode=info.mode,
             started_at=info.started_at,
             started_monotonic=asyncio.get_running_loop().time(),
-            account_id=info.variable("paymentd_account_id"),
-            reference=info.variable("paymentd_reference"),
+            account_id=info.label("paymentd_account_id"),
+            reference=info.label("paymentd_reference"),
         )
+        for name in ("paymentd_account_id", "paymentd_reference"):
+            if info.variable(name) is not None and info.label(name) is None:
+                log.warning("%s ignored: too long, unprintable or like a card number", name)
         unavailable = None
         try:
             await self.charging.begin_session(

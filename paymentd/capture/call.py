@@ -9,8 +9,12 @@ from typing import Any
 import attrs
 
 from paymentd.capture.results import Mode
+from paymentd.logs import redact
 
 __all__ = ["VARIABLES_IN", "CallInfo"]
+
+#: The longest account id or reference passed on (the agent API's limit too).
+MAX_LABEL = 128
 
 #: The channel variables the dialogue reads (set by the dialplan, the IVR or the agent API).
 VARIABLES_IN = (
@@ -61,3 +65,13 @@ class CallInfo:
         """The variable's value without surrounding blanks; None if absent or empty."""
         value = self.variables.get(name, "").strip()
         return value or None
+
+    def label(self, name: str) -> str | None:
+        """A label the dialplan gives (``paymentd_account_id``, ``paymentd_reference``)
+        as it may go to the gateway (Stripe's metadata) and the ledger; None if it is
+        absent, longer than 128 characters, not printable, or carries what looks like a
+        card number (the IVR set the wrong variable: it must go nowhere)."""
+        value = self.variable(name)
+        if value is None or len(value) > MAX_LABEL or not value.isprintable():
+            return None
+        return value if redact(value) == value else None

@@ -657,8 +657,8 @@ class PaymentDialogue:
             call_uuid=self._call.call_uuid,
             amount=self._amount,
             card=card,
-            account_id=self._call.variable("paymentd_account_id"),
-            reference=self._call.variable("paymentd_reference"),
+            account_id=self._call.label("paymentd_account_id"),
+            reference=self._call.label("paymentd_reference"),
             mode=self._call.mode.value,
             moto=True,
         )

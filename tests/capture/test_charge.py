@@ -221,3 +221,26 @@ def test_the_requests_card_is_wiped_when_the_answer_comes() -> None:
     key_in(call, "123")
     # The dialogue kept its own copy of the number for the second attempt.
     assert call.charges[1].card.number.reveal() == VISA
+
+
+@pytest.mark.parametrize(
+    ("given", "passed_on"),
+    [
+        ("INV-2001", "INV-2001"),
+        ("  ACC 42  ", "ACC 42"),
+        # The IVR put a card number where a label belongs: it goes nowhere.
+        (VISA, None),
+        (f"ref {VISA[:6]}-{VISA[6:]}", None),
+        ("x" * 129, None),
+        ("line\nbreak", None),
+    ],
+)
+def test_account_and_reference_reach_the_gateway_only_when_fit(
+    given: str, passed_on: str | None
+) -> None:
+    call = Call(
+        variables={**AMOUNT_GIVEN, "paymentd_account_id": given, "paymentd_reference": given}
+    )
+    pay(call, MASTERCARD, cvv=CVV)
+    (request,) = call.charges
+    assert (request.account_id, request.reference) == (passed_on, passed_on)
