@@ -98,8 +98,9 @@ class LegWatch:
 
     ``bridge_uuid`` outlives a bridge, so the events are the better witness: a leg
     seen unbridged is not offered for a payment, the agent's hold audio waits until
-    it is parked (a broadcast queued while it is still bridged dies with the
-    bridge), and a re-bridge is confirmed before the agent's safety net is taken away.
+    it is parked (sent while the agent is still bridged, it would start playing in the
+    ending bridge and be stopped with it), and a re-bridge is confirmed before the
+    agent's safety net is taken away.
     """
 
     def __init__(self) -> None:

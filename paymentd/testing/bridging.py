@@ -121,14 +121,18 @@ async def bridge_sessions(a: Session, b: Session, *, soft: bool = False) -> None
         for side in (a, b):
             side.channel.set_variable("signal_bond", None)
         a.fire(a.channel.event("CHANNEL_UNBRIDGE", fields))
-        # Whatever was broadcast to the other side (hold music) stops with the bridge,
-        # queued broadcasts included.
-        b.channel.stop_broadcast = True
-        b.channel.break_flag = 1
-        queued = [packet for packet in b.private_events if packet.command]
-        b.private_events.clear()
-        b.private_events.extend(queued)
+        # What is broadcast to the other side (hold music) stops with the bridge; one
+        # still queued plays wherever that leg goes next (switch_ivr_multi_threaded_bridge).
+        _stop_broadcast(b)
         b.notify()
+
+
+def _stop_broadcast(session: Session) -> None:
+    """``switch_channel_stop_broadcast``: only a broadcast under way (CF_BROADCAST) stops."""
+    if session.broadcasting:
+        session.channel.stop_broadcast = True
+        session.channel.break_flag = 1
+        session.notify()
 
 
 async def pump(side: Session, other: Session) -> None:
@@ -224,6 +228,9 @@ def prepare_uuid_bridge(a: Session, b: Session) -> None:
     channel.push_variable("transfer_history", source)
     channel.set_variable("transfer_source", source)
     a.bridged_to = b.bridged_to = None
+    # Broadcasts under way on either leg stop; those queued stay queued.
+    _stop_broadcast(a)
+    _stop_broadcast(b)
     channel.soft_bridge = b.uuid
     b.channel.soft_bridge = a.uuid
     a.notify()

@@ -96,6 +96,9 @@ class Session:
         self.program = program
         self.origin = switch.clock.now()
         self.private_events: deque[Packet] = deque()
+        # CF_BROADCAST: a queued execute (uuid_broadcast, sendmsg) is running; only such a
+        # one is stopped by switch_channel_stop_broadcast.
+        self.broadcasting = False
         self.depth = 0
         self.app_log: list[tuple[str, str]] = []
         self.actions: list[ActionRecord] = []
@@ -400,6 +403,8 @@ class Session:
         loops = _atoi(packet.get("loops") or "1")
         if not app:
             return
+        outermost = not self.broadcasting
+        self.broadcasting = True
         iteration = 0
         while iteration < loops or loops < 0:
             self.log(
@@ -421,6 +426,12 @@ class Session:
             iteration += 1
             if not ch.ready or ch.stop_broadcast or self.switch.clock.now() - started < 0.5:
                 break
+        if outermost:
+            self.broadcasting = False
+        if ch.stop_broadcast:
+            # Stopped, not over: the break ends the parsing too, so what is queued behind
+            # it stays queued for the channel's next parse (switch_ivr_parse_event).
+            ch.break_flag = 1
         ch.stop_broadcast = False
         ch.set_variable("current_loop", None)
         ch.set_variable("total_loops", None)
