@@ -184,24 +184,28 @@ class Api:
         return "true" if session is not None and not session.channel.down else "false"
 
     async def uuid_getvar(self, argument: str) -> str:
-        """``uuid_getvar UUID VAR``: the bare value or ``_undef_``."""
+        """``uuid_getvar UUID VAR``: the bare value or ``_undef_``.  Like ``uuid_setvar`` it
+        locks the session (``switch_core_session_locate``), which fails once the channel is
+        hanging up: a channel at CS_HANGUP or later is ``No such channel!`` even while a
+        lingering socket still holds it."""
         words = argument.split(" ")
         if len(words) < 2 or not words[0]:
             return "-USAGE: <uuid> <var>\n"
         session = self._locate(words[0])
-        if session is None:
+        if session is None or session.channel.down:
             return _NO_CHANNEL
         if not words[1]:
             return "-ERR No variable name specified!\n"
         return session.channel.get_variable(words[1]) or "_undef_"
 
     async def uuid_setvar(self, argument: str) -> str:
-        """``uuid_setvar UUID VAR [VALUE]`` (no value unsets)."""
+        """``uuid_setvar UUID VAR [VALUE]`` (no value unsets); ``No such channel!`` once the
+        channel is hanging up (see :meth:`uuid_getvar`)."""
         words = argument.split(" ", 2)
         if len(words) not in (2, 3) or not words[0]:
             return "-USAGE: <uuid> <var> [value]\n"
         session = self._locate(words[0])
-        if session is None:
+        if session is None or session.channel.down:
             return _NO_CHANNEL
         if not words[1]:
             return "-ERR No variable specified\n"

@@ -382,3 +382,23 @@ async def test_the_customer_hangs_up_during_the_capture(
     # The agent waits, parked, for paymentd to release it.
     assert await api(ctl, f"uuid_exists {call.agent_uuid}") == "true"
     assert await api(ctl, f"uuid_getvar {call.agent_uuid} park_after_bridge") == "true"
+
+
+async def test_uuid_setvar_and_getvar_refuse_a_channel_that_hung_up(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """Both lock the session (mod_commands.c, switch_core_session_locate), which fails from
+    CS_HANGUP on, even while a lingering socket still holds the channel."""
+    call = await sim.place_call(paymentd.address)
+    socket = await paymentd.peer()
+    await socket.command("connect")
+    await socket.command("myevents")
+    await socket.command("linger 30")
+    ctl = await authed(sim)
+    assert await api(ctl, f"uuid_setvar {call.uuid} probe yes") == "+OK\n"
+    assert await api(ctl, f"uuid_getvar {call.uuid} probe") == "yes"
+    await call.caller.hang_up()
+    await socket.event("CHANNEL_HANGUP_COMPLETE")
+    assert sim.session(call.uuid) is not None
+    assert await api(ctl, f"uuid_setvar {call.uuid} probe no") == "-ERR No such channel!\n"
+    assert await api(ctl, f"uuid_getvar {call.uuid} probe") == "-ERR No such channel!\n"
