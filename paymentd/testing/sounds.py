@@ -4,8 +4,8 @@ A WAV file that exists is measured from its header (frames and rate), so a
 prompt plays exactly as long as it would on FreeSWITCH.  Otherwise a test can
 give a duration per file name, or fall back to a default; with ``strict`` a
 missing file fails like on FreeSWITCH (``FILE NOT FOUND``).  Relative names are
-looked up under ``sound_prefix`` (the channel variable) or the simulator's
-sound directories.
+looked up under ``sound_prefix`` (the channel variable) when it is set, and only
+there; otherwise in the simulator's sound directories.
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ class SoundCatalog:
         path = Path(name)
         if path.is_absolute():
             return [path]
-        bases = ([Path(sound_prefix)] if sound_prefix else []) + self.directories
+        # switch_ivr_play_file: a relative name becomes <sound_prefix>/<name> and nothing
+        # else; only without sound_prefix does the file module look in the sounds
+        # directories (here: ``directories``).
+        bases = [Path(sound_prefix)] if sound_prefix else self.directories
         return [base / path for base in bases]
 
 

@@ -75,6 +75,27 @@ async def test_a_wav_plays_as_long_as_its_header_says(tmp_path: Path, paymentd: 
         await sim.close()
 
 
+async def test_a_relative_name_resolves_under_sound_prefix_alone(
+    tmp_path: Path, paymentd: Paymentd
+) -> None:
+    """switch_ivr_play_file puts a relative name under ``sound_prefix`` and nowhere else."""
+    (tmp_path / "base" / "ivr").mkdir(parents=True)
+    (tmp_path / "voice").mkdir()
+    write_wav(tmp_path / "base" / "ivr" / "thanks.wav", 0.5)
+    sim = FreeSwitchSimulator(time_scale=SCALE, sounds=sounds_from(tmp_path / "base", strict=True))
+    try:
+        peer = await ready(sim, paymentd)
+        await peer.command(execute("playback", "ivr/thanks.wav"))
+        found = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
+        assert found.ev("Application-Response") == "FILE PLAYED"
+        await peer.command(f"api uuid_setvar {sim.calls[0].uuid} sound_prefix {tmp_path}/voice")
+        await peer.command(execute("playback", "ivr/thanks.wav"))
+        missing = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
+        assert missing.ev("Application-Response") == "FILE NOT FOUND"
+    finally:
+        await sim.close()
+
+
 async def test_streams_and_lengths_set_per_file(paymentd: Paymentd) -> None:
     sounds = SoundCatalog(durations={"digits/": 0.5, "thanks": 1.0}, default_seconds=3.0)
     sim = FreeSwitchSimulator(time_scale=SCALE, sounds=sounds)
