@@ -35,6 +35,10 @@ Back (the result is decided; C has its result variables already)::
     uuid_setvar G paymentd_result ...              (the result variables on the agent's leg too)
     mute:   uuid_audio G stop                      (G hears C again)
     uuid_setvar C bridge_filter_dtmf [<C's own>]   (read when a bridge starts: before the bridge)
+    detach: uuid_break G all                       (the hold audio, and a replay of it still
+                                                    queued on G: uuid_bridge stops the one
+                                                    playing only, and a queued one would play
+                                                    into the new bridge)
     uuid_bridge C G                                -> "+OK G"
         detach: C leaves paymentd for G.
         mute:   C and G are bridged already, but that bridge keeps filtering C's keys for as
@@ -313,7 +317,7 @@ class LegMover:
         legs are then left for :meth:`release`.
         """
         g = legs.agent
-        legs.holding = False
+        holding, legs.holding = legs.holding, False
         await self._set_variables(esl, g, variables)
         if legs.muted:
             await _quietly(esl, f"uuid_audio {g} stop")
@@ -323,6 +327,10 @@ class LegMover:
             value = legs.customer_settings.pop("bridge_filter_dtmf")
             command = f"uuid_setvar {legs.customer} bridge_filter_dtmf {value or ''}"
             await _quietly(esl, command.rstrip())
+        if holding:
+            # uuid_bridge stops only the hold audio playing; a replay still queued would
+            # play into the new bridge.  "all" empties the agent's queue as well.
+            await _quietly(esl, f"uuid_break {g} all")
         confirmed = await self._bridge(esl, legs)
         await self._restore(esl, legs, parking=not confirmed)
 

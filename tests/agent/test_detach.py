@@ -282,3 +282,30 @@ async def test_without_return_to_agent_the_agent_is_released_and_the_call_resume
     assert await run.call.agent.wait_for_hangup(5) == "NORMAL_CLEARING"
     await run.call.customer.caller.wait_for_playback(FALLBACK_PROMPT, timeout=10)
     assert run.ear.violations == []
+
+
+async def test_hold_audio_still_queued_at_give_back_is_not_heard_with_the_customer(
+    world: AgentWorld, desk: Desk
+) -> None:
+    # A hold replay sent on a PLAYBACK_STOP just before the give-back can still be queued
+    # on the agent's leg (here: behind the one playing; uuid_broadcast is event-locked).
+    # uuid_bridge stops only the broadcast under way: the queued one would play in the new
+    # bridge, hold music in the middle of the returned call.
+    world.sim.sounds.durations["paymentd_hold"] = 600.0
+    run = await start_run(world, desk, PAY_WITH_VISA[:-1], amount="20.00", customer_verified=True)
+    call, caller = run.call, run.call.customer.caller
+    await run.customer.done.wait()
+    agent = world.daemon.agent
+    assert agent is not None
+    hold = agent.mover.hold_audio
+    assert [r.file for r in call.agent.heard] == [hold]
+    reply = await world.sim.switch.api.execute("uuid_broadcast", f"{call.agent_uuid} {hold} aleg")
+    assert reply == "+OK Message sent\n"
+    await key_steps(caller, PAY_WITH_VISA[-1:])
+    payment = await run.finish(desk)
+    assert payment["outcome"]["result"] == "success"
+    await wait_until(lambda: bridged(call), what="the bridge back to the agent")
+    await asyncio.sleep(0.1)  # 5 s of the returned call
+    assert [r.file for r in call.agent.heard] == [hold]
+    assert world.sim.hearing(call.agent_uuid).prompt is None
+    assert hear_each_other(world, call)
