@@ -593,6 +593,9 @@ class Session:
             mark = self.switch.clock.now()
             await self.next_frame(total - played, dtmf=read_keys)
             played += self.switch.clock.now() - mark
+            # switch_channel_ready (false once a transfer or uuid_bridge flags the channel)
+            # is tested before CF_BREAK: a broadcast that uuid_bridge stops along with that
+            # flag ends as FALSE, reported "done", not "break".
             if not ch.ready or ch.leaving:
                 status = PlayStatus.FALSE
                 break
