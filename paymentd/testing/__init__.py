@@ -110,7 +110,9 @@ The caller (``Caller``), two ways:
     hangs the call up with DESTINATION_OUT_OF_ORDER.
 
 ``SoundCatalog(directories, durations, default_seconds=2.0, strict=False)`` /
-``sounds_from(*dirs)``: a WAV that exists plays as long as its header says; otherwise a
+``sounds_from(*dirs)``: a relative name is looked up under ``sound_prefix`` alone when it is
+set, else in ``directories``, and in a ``<rate>/`` directory first, as mod_sndfile does; a
+WAV that exists plays as long as its header says; otherwise a
 per-file duration (matched as a substring of the argument), else the default, or
 ``FILE NOT FOUND`` when strict.
 

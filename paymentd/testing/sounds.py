@@ -49,9 +49,10 @@ class SoundCatalog:
         for key, seconds in self.durations.items():
             if key == name or key in name:
                 return Audio(int(seconds * 8000))
-        for path in self._candidates(name, sound_prefix):
-            if path.is_file():
-                return _measure(path) or Audio(int(self.default_seconds * 8000))
+        for base in self._candidates(name, sound_prefix):
+            for path in _rate_paths(base):
+                if path.is_file():
+                    return _measure(path) or Audio(int(self.default_seconds * 8000))
         if self.strict:
             return None
         return Audio(int(self.default_seconds * 8000))
@@ -65,6 +66,18 @@ class SoundCatalog:
         # directories (here: ``directories``).
         bases = [Path(sound_prefix)] if sound_prefix else self.directories
         return [base / path for base in bases]
+
+
+#: mod_sndfile's ``rates[]``, tried from the highest down when the channel's rate is missing.
+_RATES = (8000, 16000, 32000, 48000)
+
+
+def _rate_paths(path: Path, rate: int = 8000) -> list[Path]:
+    """Where mod_sndfile looks for ``path``: ``<dir>/<rate>/<name>`` at the channel's rate
+    (loopback channels: 8000), then at each rate in ``rates[]`` from the highest, then
+    ``path`` itself (sndfile_file_open)."""
+    rated = [path.parent / str(r) / path.name for r in (rate, *reversed(_RATES))]
+    return [*rated, path]
 
 
 def _measure(path: Path) -> Audio | None:

@@ -92,6 +92,12 @@ async def test_a_relative_name_resolves_under_sound_prefix_alone(
         await peer.command(execute("playback", "ivr/thanks.wav"))
         missing = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
         assert missing.ev("Application-Response") == "FILE NOT FOUND"
+        # mod_sndfile looks in a rate directory first: <dir>/<rate>/<name>, any rate.
+        (tmp_path / "voice" / "ivr" / "16000").mkdir(parents=True)
+        write_wav(tmp_path / "voice" / "ivr" / "16000" / "thanks.wav", 0.5, rate=16000)
+        await peer.command(execute("playback", "ivr/thanks.wav"))
+        rated = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
+        assert rated.ev("Application-Response") == "FILE PLAYED"
     finally:
         await sim.close()
 
