@@ -52,8 +52,11 @@ Back (the result is decided; C has its result variables already)::
         in the capture's bridge (hearing each other, C's keys still filtered)
     uuid_record <leg> unmask <path>
     restore the variables changed above; park_after_bridge (G's, and C's in mute mode) only
-    once CHANNEL_BRIDGE of C and G has arrived (until the bridge is up, parking is each
-    leg's safety net: C parks instead of being hung up if G vanishes before the bridge starts)
+    once CHANNEL_BRIDGE of C and G has arrived: a leg whose new bridge ends parks rather than
+    being hung up.  Before that bridge starts it is a narrow net (src/switch_ivr_bridge.c,
+    uuid_bridge_on_soft_execute): C parks only if G is down already when C goes to lock it;
+    if G goes after that, C is hung up (DESTINATION_OUT_OF_ORDER) or transferred to G's rdnis,
+    parking or not.  _check_gone finds which leg is left, whichever happened.
 
 Release (G does not get C back: C hung up, or return_to_agent is false)::
 
