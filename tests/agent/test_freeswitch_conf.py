@@ -28,12 +28,14 @@ def test_the_secure_extension_is_the_one_paymentd_transfers_to() -> None:
     secure = extensions()[config.agent.secure_extension]
     (condition, *_rest) = secure.iter("condition")
     assert re.fullmatch(condition.attrib["expression"], config.agent.secure_extension)
-    socket, after = actions(secure)
-    assert socket == ("socket", f"{config.esl.listen} async full")
-    assert after == (
-        "transfer",
-        f"{config.agent.after_extension} XML {config.agent.secure_context}",
-    )
+    # Keys keyed before paymentd has diverted the DTMF events fire none (sensitive_dtmf);
+    # the dialplan after socket does not keep it.
+    assert actions(secure) == [
+        ("set", "sensitive_dtmf=true"),
+        ("socket", f"{config.esl.listen} async full"),
+        ("unset", "sensitive_dtmf"),
+        ("transfer", f"{config.agent.after_extension} XML {config.agent.secure_context}"),
+    ]
 
 
 def test_the_fallback_gives_the_customer_back_when_paymentd_never_ran() -> None:
