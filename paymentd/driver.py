@@ -18,6 +18,13 @@ wire"), set up before the first prompt and the first key:
 
 Digits are collected only from the diverted DTMF events, never with
 ``play_and_get_digits`` or ``read``.
+
+Before the call leaves paymentd (resume, transfer, back to the agent) it gets
+back what paymentd changed only for the capture: ``sound_prefix`` and
+``playback_terminators`` as they stood at ``connect`` (unset if they were not
+set), and ``divert_events off``.  ``digits_dialed_filter`` stays:
+the CDR is written at hang-up.  ``sensitive_dtmf`` stays cleared: the dialplan
+set it only to cover the moment before the divert.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any, Protocol
 from paymentd.capture import actions as act
 from paymentd.capture import inputs as inp
 from paymentd.capture.results import ErrorType
-from paymentd.esl import DivertEvents, Dtmf, Event, Resume
+from paymentd.esl import Command, DivertEvents, Dtmf, Event, Reply, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
 from paymentd.eslio.session import Execution
@@ -117,6 +124,8 @@ class CallDriver:
         self._charges: set[asyncio.Task[None]] = set()
         self._hung_up = False
         self._leaving = False
+        #: The channel's own values of what paymentd changes for the capture (None: unset).
+        self._own: dict[str, str | None] = {}
         self.outcome: act.SessionOutcome | None = None
 
     # -- public -------------------------------------------------------------------
@@ -131,6 +140,9 @@ class CallDriver:
         try:
             try:
                 await self._prepare_call()
+            except (CallHungUp, ConnectionLost) as exc:
+                log.info("call gone before the capture started: %s", exc)
+                self._note_hangup()
             except (ESLError, OSError) as exc:
                 log.error("could not prepare the call for capture: %s", exc)
                 self._post(
@@ -166,6 +178,8 @@ class CallDriver:
         call = self.session
         uuid = call.uuid
         voice = voice_directory(self._sounds_root, self._language)
+        # The connect reply carries every channel variable: what to give back later.
+        self._own = {name: call.variable(name) for name in _RESTORED}
         # Sent back to back: FreeSWITCH answers in order; every one must be in place
         # before the caller can key anything.
         replies = await asyncio.gather(
@@ -179,8 +193,7 @@ class CallDriver:
             call.api(f"uuid_setvar {uuid} sound_prefix {voice}"),
         )
         for reply in replies:
-            if not reply.ok:
-                raise ESLError(f"{type(reply.command).__name__} refused: {reply.text.strip()}")
+            _check(reply)
         await call.execute("answer")
 
     # -- the loop -----------------------------------------------------------------
@@ -261,6 +274,8 @@ class CallDriver:
                 self._leaving = True
                 if self._agent_return is None:
                     raise ESLError("ReturnToAgent outside agent mode")
+                if not self._hung_up:
+                    await self._give_back_settings()
                 await self._agent_return(self.session)
             case act.Progress():
                 self._hooks.progress(self.context, action)
@@ -425,8 +440,40 @@ class CallDriver:
             )
         )
         for reply in replies:
+            _check(reply)
+
+    def _restore_command(self, name: str) -> str:
+        """``uuid_setvar`` giving ``name`` back its value at connect (no value: unset)."""
+        value = self._own.get(name)
+        uuid = self.session.uuid
+        if not value:
+            return f"uuid_setvar {uuid} {name}"
+        return f"uuid_setvar {uuid} {name} {_setvar_value(value)}"
+
+    async def _give_back_settings(self, *after: Command | str) -> None:
+        """Undo what paymentd set only for the capture, then send ``after`` (in order).
+
+        Everything is pipelined: FreeSWITCH answers in order.  A refusal is logged and
+        the call still leaves; a call that has hung up meanwhile raises CallHungUp.
+        """
+        call = self.session
+        commands: list[Command | str] = [
+            *(self._restore_command(name) for name in _RESTORED),
+            DivertEvents(False),
+            *after,
+        ]
+        replies = await asyncio.gather(
+            *(call.api(c) if isinstance(c, str) else call.command(c) for c in commands)
+        )
+        for reply in replies:
+            if _gone(reply):
+                raise CallHungUp("the call hung up while paymentd handed it back")
             if not reply.ok:
-                raise ESLError(f"uuid_setvar refused: {reply.text.strip()}")
+                log.warning(
+                    "FreeSWITCH refused %s while handing the call back: %s",
+                    type(reply.command).__name__,
+                    reply.text.strip(),
+                )
 
     async def _leave_by_resume(self) -> None:
         self._leaving = True
@@ -434,12 +481,13 @@ class CallDriver:
             return
         # With ``async full`` closing the socket alone continues the dialplan; ``resume``
         # says so explicitly (and survives a future mode change).
-        await self.session.command(Resume())
+        await self._give_back_settings(Resume())
 
     async def _leave_by_transfer(self, extension: str, dialplan: str, context: str) -> None:
         self._leaving = True
         if self._hung_up:
             return
+        await self._give_back_settings()
         await self.session.execute("transfer", f"{extension} {dialplan} {context}")
 
 
@@ -452,6 +500,39 @@ async def _first_of(*waitables: asyncio.Future[Any]) -> None:
 _PLAYBACK_LIMIT_SECONDS = 120.0
 
 _LEAVING = (act.Resume, act.Transfer, act.Hangup, act.ReturnToAgent)
+
+#: Set by paymentd for the capture only; given back as they were at connect on leaving.
+_RESTORED = ("sound_prefix", "playback_terminators")
+
+
+def _gone(reply: Reply) -> bool:
+    """FreeSWITCH's answer to a ``uuid_*`` command on a channel that is hanging up."""
+    return reply.text.startswith("-ERR No such channel")
+
+
+def _check(reply: Reply) -> None:
+    if _gone(reply):
+        # The caller hung up between our last event and this command: not an error.
+        raise CallHungUp("the call hung up")
+    if not reply.ok:
+        raise ESLError(f"{type(reply.command).__name__} refused: {reply.text.strip()}")
+
+
+def _setvar_value(value: str) -> str:
+    """``value`` as ``uuid_setvar`` reads it back: FreeSWITCH's argument splitter strips
+    quotes and backslashes and turns ``\\n`` into a newline (switch_separate_string)."""
+    out = []
+    for char in value:
+        if char in "\\'\"":
+            out.append("\\" + char)
+        elif char in _CONTROL:
+            out.append(_CONTROL[char])
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _parts(utterances: tuple[Utterance, ...]) -> list[tuple[tuple[Utterance, ...], bool]]:

@@ -1,0 +1,108 @@
+"""What paymentd leaves on the call when it hands it back.
+
+For the capture paymentd points ``sound_prefix`` at its own voice directory, sets
+``playback_terminators=none`` and diverts the call's DTMF events to its socket.
+FreeSWITCH keeps all three after the socket closes: the dialplan's relative
+``playback ivr/ivr-thank_you.wav`` would resolve under paymentd's directory and play
+nothing (switch_ivr_play_file), and later keys would fire no DTMF event for anyone.
+paymentd gives back the channel's own values (or unsets them) before it leaves, and
+keeps ``digits_dialed_filter`` (the CDR is written at hang-up).
+"""
+
+from __future__ import annotations
+
+import secrets
+import wave
+from pathlib import Path
+
+import pytest
+
+from paymentd.testing import (
+    Action,
+    Dialplan,
+    Extension,
+    FreeSwitchSimulator,
+    Script,
+    SoundCatalog,
+    when_playing,
+)
+from tests.e2e.daemon import RunningDaemon
+from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
+
+pytestmark = pytest.mark.slow
+
+THANKS = "ivr/ivr-thank_you.wav"
+
+
+def write_wav(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\0\0" * int(seconds * 8000))
+
+
+def shipped_dialplan() -> Dialplan:
+    """As freeswitch-conf/dialplan/paymentd.xml: after ``socket``, a relative playback."""
+    return Dialplan().add(
+        Extension(
+            "pay",
+            "7300",
+            [
+                Action("set", "sensitive_dtmf=true"),
+                Action.socket(),
+                Action("unset", "sensitive_dtmf"),
+                Action("playback", THANKS),
+                Action("hangup", "NORMAL_CLEARING"),
+            ],
+        )
+    )
+
+
+@pytest.mark.parametrize("own_prefix", [False, True], ids=["no-own-prefix", "own-prefix"])
+async def test_the_dialplan_after_socket_plays_its_own_sounds_and_hears_keys(
+    daemon: RunningDaemon, tmp_path: Path, own_prefix: bool
+) -> None:
+    # FreeSWITCH's own sounds directory, and (second case) a prefix the dialplan chose.
+    freeswitch_sounds = tmp_path / "freeswitch-sounds"
+    write_wav(freeswitch_sounds / THANKS, 0.5)
+    variables = dict(GIVEN)
+    if own_prefix:
+        write_wav(tmp_path / "own" / THANKS, 0.5)
+        variables["sound_prefix"] = str(tmp_path / "own")
+        variables["playback_terminators"] = "#"
+    simulator = FreeSwitchSimulator(
+        time_scale=0.02,
+        dialplan=shipped_dialplan(),
+        sounds=SoundCatalog(directories=[freeswitch_sounds], strict=True),
+        seed=secrets.randbits(32),
+    )
+    try:
+        call = await simulator.place_call(
+            ("127.0.0.1", daemon.esl_port),
+            extension="7300",
+            variables=variables,
+            caller=Script(
+                pay_given_amount(),
+                confirm_all(),
+                *visa_card(),
+                when_playing("ivr-thank_you").press("5"),
+            ),
+        )
+        result = await call.wait_closed(timeout=60)
+        channel = call.session.channel
+    finally:
+        await simulator.close()
+
+    assert result.variables.get("paymentd_result") == "success"
+    thanks = [prompt for prompt in result.prompts if prompt.file.endswith(THANKS)]
+    assert [prompt.status for prompt in thanks] == ["done"], result.prompts[-3:]
+    # The channel's own settings are back (or unset, as they were).
+    assert result.variables.get("sound_prefix") == variables.get("sound_prefix")
+    assert result.variables.get("playback_terminators") == variables.get("playback_terminators")
+    assert not channel.divert_events
+    # The key pressed during the dialplan's playback fired its DTMF event as usual.
+    assert [event.get("DTMF-Digit") for event in simulator.bus_events("DTMF")] == ["5"]
+    # Kept: the CDR is written at hang-up.
+    assert result.variables.get("digits_dialed_filter") == ".+"
