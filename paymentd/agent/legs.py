@@ -11,6 +11,9 @@ documentation: ``uuid_audio ... write mute`` (the captures mute ``read``),
 Out (the desktop's request)::
 
     uuid_getvar C bridge_uuid                      -> G   (and G's bridge_uuid -> C)
+    uuid_getvar C sensitive_dtmf, then uuid_setvar C sensitive_dtmf true   (keys fire no
+                                                    event until paymentd's socket has them;
+                                                    paymentd clears it, restored at the end)
     uuid_getvar G park_after_bridge / hangup_after_bridge      (kept, restored at the end)
     uuid_setvar G park_after_bridge true           (else G hangs up when C leaves the bridge)
     uuid_setvar G hangup_after_bridge false
@@ -238,6 +241,12 @@ class LegMover:
         config = self._config
         c, g = legs.customer, legs.agent
         try:
+            # First: from here until paymentd's socket has the customer's DTMF events to
+            # itself, a key fires no event that another listener (a CTI) would receive.
+            # paymentd clears it once they are diverted; the customer's own value is
+            # put back at the end.
+            legs.customer_settings = await self._read(esl, c, ("sensitive_dtmf",))
+            await _ok(esl, f"uuid_setvar {c} sensitive_dtmf true")
             legs.agent_settings = await self._read(esl, g, _AGENT_SETTINGS)
             legs.agent_parks_by_itself = _true(legs.agent_settings["park_after_bridge"])
             await _ok(esl, f"uuid_setvar {g} park_after_bridge true")
@@ -251,7 +260,7 @@ class LegMover:
             await _ok(esl, f"uuid_setvar {c} paymentd_agent_uuid {g}")
             await _ok(esl, f"uuid_setvar {c} paymentd_result")
             if legs.mode is LegMode.MUTE:
-                legs.customer_settings = await self._read(esl, c, _CUSTOMER_SETTINGS)
+                legs.customer_settings.update(await self._read(esl, c, _CUSTOMER_SETTINGS))
                 await _ok(esl, f"uuid_setvar {c} park_after_bridge true")
                 await _ok(esl, f"uuid_setvar {c} bridge_filter_dtmf true")
             parks = self.watch.mark(g)

@@ -12,6 +12,7 @@ import asyncio
 from pathlib import Path
 
 from paymentd.testing import AgentCall
+from paymentd.testing.events import FsEvent
 from tests.agent.harness import (
     AFTER,
     DECLINED,
@@ -309,3 +310,36 @@ async def test_hold_audio_still_queued_at_give_back_is_not_heard_with_the_custom
     assert [r.file for r in call.agent.heard] == [hold]
     assert world.sim.hearing(call.agent_uuid).prompt is None
     assert hear_each_other(world, call)
+
+
+async def test_keys_pressed_while_the_customer_is_moved_reach_no_listener(
+    world: AgentWorld, desk: Desk
+) -> None:
+    """The customer starts keying as soon as the agent says so: keys dequeued before
+    paymentd's socket has the DTMF events to itself (here, while the transfer to the
+    secure extension runs) fire no event another listener would receive."""
+    customer_uuid = ""
+
+    class KeysAtTransfer:
+        def offer(self, event: FsEvent) -> None:
+            argument = event.get("API-Command-Argument") or ""
+            if event.get("API-Command") == "uuid_transfer" and argument.startswith(customer_uuid):
+                session = world.sim.switch.locate(customer_uuid)
+                assert session is not None
+                for digit in VISA[:8]:
+                    session.queue_dtmf(digit)
+
+    async def press_at_transfer(call: AgentCall) -> None:
+        nonlocal customer_uuid
+        customer_uuid = call.customer.uuid
+        world.sim.switch.bus.subscribe(KeysAtTransfer())
+
+    run = await start_run(
+        world, desk, PAY_WITH_VISA, before=press_at_transfer, amount="10.00", customer_verified=True
+    )
+    payment = await run.finish(desk)
+
+    assert payment["outcome"]["result"] == "success"
+    assert world.sim.bus_events("DTMF") == []
+    # The customer's own setting is back once the payment is over.
+    assert run.call.customer.variable("sensitive_dtmf") is None
