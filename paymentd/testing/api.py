@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from paymentd.testing.fslog import LEVELS
-from paymentd.testing.media import AudioBug, Recording
+from paymentd.testing.media import AudioBug
 from paymentd.testing.wire import Packet
 
 if TYPE_CHECKING:
@@ -331,13 +331,7 @@ class Api:
         now = self.switch.clock.real_now()
         recording = media.recording(session.uuid, path)
         if action == "start":
-            recording = Recording(path, session.uuid, now)
-            media.recordings.append(recording)
-            session.fire_channel(
-                "MEDIA_BUG_START",
-                {"Media-Bug-Function": "session_record", "Media-Bug-Target": path},
-            )
-            session.fire_channel("RECORD_START", {"Record-File-Path": path})
+            media.start_recording(session, path)
             return "+OK Success\n"
         if action in ("mask", "unmask"):
             if recording is None:

@@ -83,6 +83,14 @@ async def app_unset(session: Session, data: str | None) -> None:
     session.channel.set_variable(data, None)
 
 
+async def app_record_session(session: Session, data: str | None) -> None:
+    """``record_session PATH``: record the channel until it ends (a media bug; the app
+    itself returns at once)."""
+    if not data:  # mod_dptools.c:3325: nothing said, nothing done
+        return
+    session.switch.media.start_recording(session, data.split(" ")[0])
+
+
 async def app_export(session: Session, data: str | None) -> None:
     """``export VAR=VALUE``: set it and list it in ``export_vars``."""
     if not data:
@@ -238,6 +246,7 @@ DPTOOLS: dict[str, App] = {
     "set": app_set,
     "unset": app_unset,
     "export": app_export,
+    "record_session": app_record_session,
     "break": app_break,
     "sleep": app_sleep,
     "park": app_park,

@@ -91,6 +91,17 @@ class MediaModel:
         self.recordings: list[Recording] = []
         self.audio_bugs: dict[str, AudioBug] = {}
 
+    def start_recording(self, session: Session, path: str) -> Recording:
+        """A ``session_record`` media bug starts on a channel (``switch_ivr_record_session``:
+        ``uuid_record ... start`` and the ``record_session`` app)."""
+        recording = Recording(path, session.uuid, session.switch.clock.real_now())
+        self.recordings.append(recording)
+        session.fire_channel(
+            "MEDIA_BUG_START", {"Media-Bug-Function": "session_record", "Media-Bug-Target": path}
+        )
+        session.fire_channel("RECORD_START", {"Record-File-Path": path})
+        return recording
+
     def active_recordings(self, uuid: str) -> list[Recording]:
         """Recordings running on a channel."""
         return [rec for rec in self.recordings if rec.channel_uuid == uuid and rec.stopped is None]

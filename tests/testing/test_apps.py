@@ -167,3 +167,22 @@ async def test_sleep_and_endless_playback(sim: FreeSwitchSimulator, paymentd: Pa
     await call.caller.hang_up()
     done = await peer.event("CHANNEL_EXECUTE_COMPLETE", "endless_playback")
     assert done.ev("Application-Response") == "PLAYBACK ERROR"
+
+
+async def test_record_session_records_what_the_channel_plays_and_hears(
+    sim: FreeSwitchSimulator, paymentd: Paymentd, tmp_path: Path
+) -> None:
+    peer = await ready(sim, paymentd)
+    call = sim.calls[0]
+    path = str(tmp_path / "call.wav")
+    await peer.command(execute("record_session", path))
+    await peer.event("CHANNEL_EXECUTE_COMPLETE", "record_session")
+    buglist = await peer.command(f"api uuid_buglist {call.uuid}")
+    assert (
+        f"<function>session_record</function>\n  <target>{path}</target>" in buglist.body.decode()
+    )
+    await peer.command(execute("playback", HELLO))
+    await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
+    (recording,) = sim.recordings
+    assert [item.kind for item in recording.items] == ["prompt"]
+    assert [e.get("Record-File-Path") for e in sim.bus_events("RECORD_START")] == [path]
