@@ -378,14 +378,25 @@ class Listener:
         self.closed.set()
 
     def _resume_dialplan(self, session: Session) -> None:
+        """mod_event_socket.c:2817-2821: with the listener's resume flag or a true
+        ``socket_resume`` variable the channel is set to CS_RESET.  The socket app, if
+        it still runs, puts it back to CS_EXECUTE and the dialplan goes on; a channel
+        that has left the socket app (a transfer whose target runs) stays in CS_RESET
+        and executes nothing more."""
         channel = session.channel
         resume = self.resume or channel.variable_true("socket_resume")
-        if channel.state != ChannelState.CS_HIBERNATE and channel.transfer_to is None and resume:
+        if (
+            channel.state != ChannelState.CS_HIBERNATE
+            and channel.transfer_to is None
+            and resume
+            and not channel.down
+        ):
             session.log(
                 "DEBUG",
                 "mod_event_socket.c:2820",
-                f"({channel.name}) State Change CS_EXECUTE -> CS_RESET",
+                f"({channel.name}) State Change {channel.state.name} -> CS_RESET",
             )
+            channel.state = ChannelState.CS_RESET
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -747,6 +747,11 @@ class Session:
             self.extensions_run.append(extension.name)
             self.set_running_state(ChannelState.CS_EXECUTE)
             await self.run_extension(extension)
+            if ch.state == ChannelState.CS_RESET and ch.ready:
+                # Reset by a socket that resumed after the socket app had returned (see
+                # Listener._resume_dialplan): nothing sets a new state; it waits to hang up.
+                await self.hung_up_event.wait()
+                return
             # A uuid_bridge reaching the channel in a soft bridge (or parked after one)
             # takes it through CS_RESET / CS_SOFT_EXECUTE again: bridged anew.
             while ch.soft_bridge is not None and ch.ready:
@@ -767,7 +772,8 @@ class Session:
         """Execute an extension's actions until one hangs up or moves the call."""
         ch = self.channel
         for action in extension.actions:
-            if not ch.ready or ch.leaving:
+            # The execute loop runs while the channel is in CS_EXECUTE (a reset ends it).
+            if not ch.ready or ch.leaving or ch.state == ChannelState.CS_RESET:
                 return
             data = action.data
             if action.app == "socket" and data is None:

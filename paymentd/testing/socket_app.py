@@ -59,15 +59,24 @@ async def app_socket(session: Session, data: str | None) -> None:
     if listener.connected and switch.choose("park_event_after_myevents"):
         # The socket's own CHANNEL_PARK reaches the socket only if myevents won the race.
         await _wait_any(listener.myevents_event, listener.closed, session.hung_up_event)
-    await session.park()
+    if channel.state != ChannelState.CS_RESET:
+        # switch_ivr_park returns at once on a channel in CS_RESET (a listener that
+        # resumed and closed before the park began).
+        await session.park()
     await session.parse_all_events()
     resume = listener.resume or channel.variable_true("socket_resume")
-    if resume and channel.transfer_to is None and channel.state != ChannelState.CS_HIBERNATE:
+    if (
+        resume
+        and channel.transfer_to is None
+        and channel.state == ChannelState.CS_RESET
+        and not channel.down
+    ):
         session.log(
             "DEBUG",
             "mod_event_socket.c:549",
             f"({channel.name}) State Change CS_RESET -> CS_EXECUTE",
         )
+        channel.state = ChannelState.CS_EXECUTE
 
 
 async def _connect(

@@ -173,3 +173,46 @@ async def test_variables_of_the_call_and_the_result(
     assert result.variables["paymentd_result"] == "success"
     assert result.variables["caller_id"] == '"Jane Doe" <5551234>'
     assert [a.app for a in result.ran("set")] == ["set"]
+
+
+async def test_socket_resume_left_set_resets_a_call_that_a_later_socket_moved_on(
+    sim: FreeSwitchSimulator, paymentd: Paymentd
+) -> None:
+    """mod_event_socket.c:2817-2821: a listener closing on a channel whose
+    ``socket_resume`` is true sets CS_RESET; a call whose socket app has returned (a
+    transfer took it on) then executes nothing more.  Without the variable the close
+    only lets go of the call."""
+    sim.dialplan.add(
+        Extension(
+            "next",
+            "next",
+            [
+                Action("set", "next_reached=yes"),
+                Action("playback", "silence_stream://500"),
+                Action("set", "next_done=yes"),
+                Action("hangup", "NORMAL_CLEARING"),
+            ],
+        )
+    )
+    for socket_resume in ("true", None):
+        variables = {} if socket_resume is None else {"socket_resume": socket_resume}
+        call = await sim.place_call(paymentd.address, variables=variables)
+        peer = await paymentd.peer()
+        await peer.command("connect")
+        await peer.command("myevents")
+        await peer.command(execute("transfer", "next XML default"))
+        # Still attached after the transfer: the socket sees the new extension run.
+        await peer.event("CHANNEL_EXECUTE", "playback")
+        peer.close()
+        await call.wait_socket_closed()
+        await asyncio.sleep(0.5)
+        if socket_resume:
+            assert call.variable("next_done") is None
+            assert not call.session.channel.down
+            assert f"({call.session.channel.name}) State Change CS_EXECUTE -> CS_RESET" in (
+                sim.log_text()
+            )
+            await call.caller.hang_up()
+        else:
+            result = await call.wait_hangup(timeout=5)
+            assert result.variables.get("next_done") == "yes"
