@@ -71,6 +71,7 @@ Release (G does not get C back: C hung up, or return_to_agent is false)::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from typing import Protocol
@@ -81,6 +82,7 @@ from paymentd.agent.config import AgentConfig, LegMode
 from paymentd.esl.connection import Reply
 from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import CommandTimeout, ConnectionLost, NotConnected
+from paymentd.recordings import RecordingNotMaskable, mask_recordings
 
 __all__ = ["LegError", "LegMover", "LegWatch", "Legs", "Switchboard"]
 
@@ -88,9 +90,6 @@ log = logging.getLogger("paymentd.agent.legs")
 
 _UNDEFINED = "_undef_"
 _UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
-_RECORDING = re.compile(
-    r"<function>session_record</function>\s*<target>([^<]*)</target>", re.MULTILINE
-)
 #: Variables of the agent's leg we change and put back.
 _AGENT_SETTINGS = ("park_after_bridge", "hangup_after_bridge")
 #: Variables of the customer's leg we change and put back (mute mode).
@@ -298,17 +297,11 @@ class LegMover:
 
     async def _mask(self, esl: Switchboard, legs: Legs) -> None:
         for uuid in (legs.customer, legs.agent):
-            reply = await _api(esl, f"uuid_buglist {uuid}")
-            for path in _RECORDING.findall(reply.text if reply.ok else ""):
-                if not path or any(c.isspace() for c in path):
-                    raise LegError(
-                        "recording_not_maskable",
-                        "a recording of the call cannot be masked (its path has spaces)",
-                    )
-                reply = await _api(esl, f"uuid_record {uuid} mask {path}")
-                if not reply.ok:
-                    raise LegError("recording_not_maskable", "a recording refused to be masked")
-                legs.masked.append((uuid, path))
+            try:
+                paths = await mask_recordings(functools.partial(_api, esl), uuid)
+            except RecordingNotMaskable as exc:
+                raise LegError("recording_not_maskable", str(exc)) from None
+            legs.masked += [(uuid, path) for path in paths]
 
     # -- while the customer is with paymentd ---------------------------------------------------
 
