@@ -22,7 +22,9 @@ Digits are collected only from the diverted DTMF events, never with
 Before the call leaves paymentd (resume, transfer, back to the agent) it gets
 back what paymentd changed only for the capture: ``sound_prefix`` and
 ``playback_terminators`` as they stood at ``connect`` (unset if they were not
-set), and ``divert_events off``.  ``digits_dialed_filter`` stays:
+set), ``divert_events off``, and after ``resume`` the ``socket_resume`` that
+command leaves set for good (mod_event_socket.c: a later socket session on the
+call would reset the channel when it closes).  ``digits_dialed_filter`` stays:
 the CDR is written at hang-up.  ``sensitive_dtmf`` stays cleared: the dialplan
 set it only to cover the moment before the divert.
 """
@@ -480,8 +482,11 @@ class CallDriver:
         if self._hung_up:
             return
         # With ``async full`` closing the socket alone continues the dialplan; ``resume``
-        # says so explicitly (and survives a future mode change).
-        await self._give_back_settings(Resume())
+        # says so explicitly (and survives a future mode change).  It also sets
+        # socket_resume=true on the channel for good, which would make any later socket
+        # session on this call reset the channel when it closes; the listener's own
+        # resume flag still applies to this one (mod_event_socket.c tests either).
+        await self._give_back_settings(Resume(), self._restore_command("socket_resume"))
 
     async def _leave_by_transfer(self, extension: str, dialplan: str, context: str) -> None:
         self._leaving = True

@@ -11,6 +11,7 @@ keeps ``digits_dialed_filter`` (the CDR is written at hang-up).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import wave
 from pathlib import Path
@@ -28,6 +29,7 @@ from paymentd.testing import (
 )
 from tests.e2e.daemon import RunningDaemon
 from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
+from tests.testing.rawesl import Paymentd, execute
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +108,72 @@ async def test_the_dialplan_after_socket_plays_its_own_sounds_and_hears_keys(
     assert [event.get("DTMF-Digit") for event in simulator.bus_events("DTMF")] == ["5"]
     # Kept: the CDR is written at hang-up.
     assert result.variables.get("digits_dialed_filter") == ".+"
+    # resume's socket_resume=true is not left behind for a later socket session.
+    assert "socket_resume" not in result.variables
+
+
+async def test_a_later_socket_session_on_the_call_does_not_reset_it(
+    daemon: RunningDaemon,
+) -> None:
+    """``resume`` also sets ``socket_resume=true`` on the channel, for good
+    (mod_event_socket.c): any later socket session on the call would then reset the
+    channel when it closes (CS_RESET), and a call it had transferred on would execute
+    nothing more.  paymentd unsets it after ``resume``; its own listener's resume flag
+    still continues the dialplan."""
+    later = Paymentd()
+    await later.start()
+    simulator = FreeSwitchSimulator(
+        time_scale=0.02,
+        dialplan=Dialplan()
+        .add(
+            Extension(
+                "pay",
+                "7300",
+                [
+                    Action.socket(),
+                    Action("set", "after_paymentd=reached"),
+                    # Another event-socket application takes the call next.
+                    Action.socket(f"127.0.0.1:{later.address[1]}"),
+                    Action("hangup", "NORMAL_CLEARING"),
+                ],
+            )
+        )
+        .add(
+            Extension(
+                "next",
+                "next",
+                [
+                    Action("set", "next_reached=yes"),
+                    Action("playback", "silence_stream://500"),
+                    Action("set", "next_done=yes"),
+                    Action("hangup", "NORMAL_CLEARING"),
+                ],
+            )
+        ),
+        seed=secrets.randbits(32),
+    )
+    try:
+        call = await simulator.place_call(
+            ("127.0.0.1", daemon.esl_port),
+            extension="7300",
+            variables=dict(GIVEN),
+            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
+        )
+        peer = await later.peer(timeout=60)
+        await peer.command("connect")
+        await peer.command(execute("transfer", "next XML default"))
+        for _ in range(500):
+            if call.session.channel.get_variable("next_reached"):
+                break
+            await asyncio.sleep(0.01)
+        # The other application lets go of the call once it is in its new extension.
+        peer.close()
+        result = await call.wait_hangup(timeout=10)
+    finally:
+        await simulator.close()
+        await later.close()
+
+    assert result.variables.get("paymentd_result") == "success"
+    assert result.variables.get("after_paymentd") == "reached"
+    assert result.variables.get("next_done") == "yes"
+    assert result.hangup_cause == "NORMAL_CLEARING"
