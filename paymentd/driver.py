@@ -27,6 +27,17 @@ command leaves set for good (mod_event_socket.c: a later socket session on the
 call would reset the channel when it closes).  ``digits_dialed_filter`` stays:
 the CDR is written at hang-up.  ``sensitive_dtmf`` stays cleared: the dialplan
 set it only to cover the moment before the divert.
+
+The socket is closed as soon as the hand-back has taken effect, before the
+ledger and the hooks: FreeSWITCH continues the dialplan after ``resume`` only
+once the socket is closed, and a socket still open after a ``transfer`` clears
+CF_CONTROLLED when it closes, which ends a ``park`` (or a new ``socket`` app's
+park) in the target extension.  A transfer is therefore queued, behind a short
+event-locked silence, and the socket closed as soon as FreeSWITCH has accepted
+it: the socket app runs what is still queued when its park ends
+(``switch_ivr_parse_all_events``), with no listener left to interfere; and if
+the park took the silence first, the event lock keeps the transfer back
+(switch_core_session_dequeue_private_event) until the close has landed.
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ from typing import Any, Protocol
 from paymentd.capture import actions as act
 from paymentd.capture import inputs as inp
 from paymentd.capture.results import ErrorType
-from paymentd.esl import Command, DivertEvents, Dtmf, Event, Reply, Resume
+from paymentd.esl import Command, DivertEvents, Dtmf, Event, Execute, Reply, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
 from paymentd.eslio.session import Execution
@@ -452,15 +463,18 @@ class CallDriver:
             return f"uuid_setvar {uuid} {name}"
         return f"uuid_setvar {uuid} {name} {_setvar_value(value)}"
 
-    async def _give_back_settings(self, *after: Command | str) -> None:
+    async def _give_back_settings(
+        self, *after: Command | str, restore: tuple[str, ...] = ()
+    ) -> None:
         """Undo what paymentd set only for the capture, then send ``after`` (in order).
 
+        ``restore`` names the variables given back here (default: all of them).
         Everything is pipelined: FreeSWITCH answers in order.  A refusal is logged and
         the call still leaves; a call that has hung up meanwhile raises CallHungUp.
         """
         call = self.session
         commands: list[Command | str] = [
-            *(self._restore_command(name) for name in _RESTORED),
+            *(self._restore_command(name) for name in (restore or _RESTORED)),
             DivertEvents(False),
             *after,
         ]
@@ -487,19 +501,41 @@ class CallDriver:
         # session on this call reset the channel when it closes; the listener's own
         # resume flag still applies to this one (mod_event_socket.c tests either).
         await self._give_back_settings(Resume(), self._restore_command("socket_resume"))
+        # The dialplan goes on only once the socket is closed: at once, not after the
+        # ledger and the hooks (which need no socket).
+        await self.session.close()
 
     async def _leave_by_transfer(self, extension: str, dialplan: str, context: str) -> None:
         self._leaving = True
         if self._hung_up:
             return
-        await self._give_back_settings()
-        await self.session.execute("transfer", f"{extension} {dialplan} {context}")
+        call = self.session
+        await self._give_back_settings(restore=("sound_prefix",))
+        # playback_terminators is still none: no key ends the silence.
+        own = self._own.get("playback_terminators")
+        replies = await asyncio.gather(
+            call.command(Execute("playback", _TRANSFER_HOLD, event_lock=True)),
+            call.command(
+                Execute("set", f"playback_terminators={own}")
+                if own
+                else Execute("unset", "playback_terminators")
+            ),
+            call.command(Execute("transfer", f"{extension} {dialplan} {context}")),
+        )
+        await call.close()
+        for reply in replies:
+            if not reply.ok:
+                log.error("FreeSWITCH refused the transfer: %s", reply.text.strip())
 
 
 async def _first_of(*waitables: asyncio.Future[Any]) -> None:
     """Return when any of ``waitables`` is done (none is cancelled or awaited for its result)."""
     await asyncio.wait(waitables, return_when=asyncio.FIRST_COMPLETED)
 
+
+#: Queued before a transfer, event-locked: what runs if the park takes it before the close
+#: lands (far longer than a close takes to reach FreeSWITCH).
+_TRANSFER_HOLD = "silence_stream://200"
 
 #: The longest a single playback may take before the call is given up on.
 _PLAYBACK_LIMIT_SECONDS = 120.0
