@@ -243,6 +243,7 @@ class Daemon:
             context=context,
             hooks=HookList(self.hooks),
             agent_return=agent_call.return_to_agent if agent_call is not None else None,
+            mask_recordings=capture.mask_recordings and agent_call is None,
         )
         if agent_call is not None:
             agent_call.attach(driver)

@@ -52,12 +52,13 @@ from typing import Any, Protocol
 from paymentd.capture import actions as act
 from paymentd.capture import inputs as inp
 from paymentd.capture.results import ErrorType
-from paymentd.esl import Command, DivertEvents, Dtmf, Event, Execute, Reply, Resume
+from paymentd.esl import Command, DivertEvents, Dtmf, Event, Events, Execute, Reply, Resume
 from paymentd.esl.errors import ESLError
 from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
 from paymentd.eslio.session import Execution
 from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.payments import ChargeOutcome, ChargeRequest, Unknown
+from paymentd.recordings import RecordingNotMaskable, mask_recordings
 from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, OneTimeAudio
 from paymentd.speech.layout import best_rate, voice_directory
@@ -120,6 +121,7 @@ class CallDriver:
         hooks: SessionHooks | None = None,
         agent_return: AgentReturn | None = None,
         clock: Callable[[], float] | None = None,
+        mask_recordings: bool = False,
     ) -> None:
         self.session = session
         self.dialogue = dialogue
@@ -133,6 +135,9 @@ class CallDriver:
         self._clock = clock or asyncio.get_running_loop().time
         self._inputs: asyncio.Queue[inp.Input] = asyncio.Queue()
         self._play: _PlayTask | None = None
+        # Recordings of the call masked while paymentd has it (None: not masking).
+        self._masked: list[str] | None = [] if mask_recordings else None
+        self._masking: set[asyncio.Task[None]] = set()
         self._started = False
         self._charges: set[asyncio.Task[None]] = set()
         self._hung_up = False
@@ -156,6 +161,9 @@ class CallDriver:
             except (CallHungUp, ConnectionLost) as exc:
                 log.info("call gone before the capture started: %s", exc)
                 self._note_hangup()
+            except RecordingNotMaskable as exc:
+                log.error("no capture: %s", exc)
+                self._post(inp.InternalFailure("recording_not_maskable", self._clock()))
             except (ESLError, OSError) as exc:
                 log.error("could not prepare the call for capture: %s", exc)
                 self._post(
@@ -170,6 +178,8 @@ class CallDriver:
             await self._loop()
         finally:
             pump.cancel()
+            for task in self._masking:
+                task.cancel()
             await self._stop_playback_task()
             # A charge in flight is never abandoned: its answer must reach the ledger.
             if self._charges:
@@ -207,6 +217,12 @@ class CallDriver:
         )
         for reply in replies:
             _check(reply)
+        if self._masked is not None:
+            # Before the first prompt: read-backs say card data aloud, and in-band keys
+            # are tones in the audio.  myevents leaves RECORD_START out; asked for here,
+            # it comes for this call only (mod_event_socket.c, LFLAG_MYEVENTS).
+            _check(await call.command(Events(("RECORD_START",))))
+            self._masked += await mask_recordings(call.api, uuid)
         await call.execute("answer")
 
     # -- the loop -----------------------------------------------------------------
@@ -317,6 +333,29 @@ class CallDriver:
                 self._post(inp.DigitPressed(digit, self._clock()))
         elif event.name == "CHANNEL_HANGUP":
             self._note_hangup()
+        elif event.name == "RECORD_START" and self._masked is not None and not self._leaving:
+            # A recording started while paymentd has the call (on demand, a supervisor):
+            # masked at once, or the capture ends.
+            path = event.headers.get("Record-File-Path")
+            if path and path not in self._masked:
+                task = asyncio.create_task(self._mask_late(path))
+                self._masking.add(task)
+                task.add_done_callback(self._masking.discard)
+
+    async def _mask_late(self, path: str) -> None:
+        assert self._masked is not None
+        self._masked.append(path)
+        try:
+            if any(c.isspace() for c in path):
+                raise RecordingNotMaskable("a recording of the call has a path with spaces")
+            reply = await self.session.api(f"uuid_record {self.session.uuid} mask {path}")
+            if not reply.ok and not _gone(reply):
+                raise RecordingNotMaskable("FreeSWITCH refused to mask a recording of the call")
+        except RecordingNotMaskable as exc:
+            log.error("capture ended: %s", exc)
+            self._post(inp.InternalFailure("recording_not_maskable", self._clock()))
+        except (ESLError, OSError) as exc:
+            log.info("recording not masked, the call is going: %s", type(exc).__name__)
 
     def _note_hangup(self) -> None:
         if not self._hung_up:
@@ -475,6 +514,7 @@ class CallDriver:
         call = self.session
         commands: list[Command | str] = [
             *(self._restore_command(name) for name in (restore or _RESTORED)),
+            *(f"uuid_record {call.uuid} unmask {path}" for path in self._masked or ()),
             DivertEvents(False),
             *after,
         ]

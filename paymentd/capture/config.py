@@ -308,6 +308,11 @@ class CaptureConfig:
     escape_digits: str = attrs.field(default="*", validator=_check_escape)
     max_declines: int = attrs.field(default=3, validator=positive)
     hold_after_seconds: float = attrs.field(default=4.0, validator=positive)
+    #: Mask every recording of the call (``uuid_record ... mask``) from before the first
+    #: prompt until paymentd hands the call back, and any that starts meanwhile; a call
+    #: whose recording cannot be masked gets no capture (``recording_not_maskable``).
+    #: Agent mode masks both legs by ``[agent] mask_recordings``.
+    mask_recordings: bool = True
     amount: AmountConfig = attrs.Factory(AmountConfig)
     card_number: FieldConfig = attrs.Factory(FieldConfig)
     expiry: ExpiryConfig = attrs.Factory(ExpiryConfig)
