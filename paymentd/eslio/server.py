@@ -7,6 +7,15 @@ side: a call still up then carries on in the dialplan after ``socket``; a call
 that hung up is released (FreeSWITCH holds the channel until we close, so we
 close as soon as CHANNEL_HANGUP_COMPLETE has arrived, even if the handler is
 still finishing its bookkeeping).
+
+A call that reaches us but will not be served (a peer outside the allow-list,
+or a connection accepted while shutting down) is handed back to its dialplan,
+never just closed: a socket closed before ``connect`` leaves the call parked
+until something else hangs it up (mod_event_socket.c: the socket app parks the
+channel once its listener is done, and nothing unparks it; capture
+10_outbound_silent_25s).  During shutdown the listening socket is closed
+first, so that new calls get ECONNREFUSED and the socket app fails at once
+into the dialplan's fallback.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
+from paymentd.esl import ChannelData, Connect, Resume
 from paymentd.esl.errors import ESLError, SocketModeError
 from paymentd.eslio.errors import CallHungUp, ConnectionLost
 from paymentd.eslio.session import CallSession
@@ -91,6 +101,8 @@ class OutboundServer:
         self._observer = observer or ServerObserver()
         self._server: asyncio.Server | None = None
         self._calls: dict[asyncio.Task[None], CallSession | None] = {}
+        #: Connections being handed back unserved (waited for at shutdown).
+        self._releasing: set[asyncio.Task[None]] = set()
         self._accepting = False
 
     @property
@@ -115,13 +127,19 @@ class OutboundServer:
         address = str(peername[0]) if peername else ""
         peer = f"{address}:{peername[1]}" if peername else "?"
         if not self._accepting:
-            # Shutting down: closing at once sends the call on to the dialplan's fallback.
-            writer.close()
+            # Accepted just before the listening socket closed: not served, but the
+            # call must go on to the dialplan's fallback (closing now would strand it).
+            log.info("shutting down: handing the call from %s back to its dialplan", peer)
+            await self._release_unserved(reader, writer, peer)
             return
         if not self._allow.allows(address):
-            log.warning("refused ESL connection from %s: not in esl.allowed_peers", peer)
+            log.warning(
+                "refused ESL connection from %s: not in esl.allowed_peers "
+                "(sent connect and resume only, to hand the call back to its dialplan)",
+                peer,
+            )
             self._observer.connection_refused(peer)
-            writer.close()
+            await self._release_unserved(reader, writer, peer)
             return
         self._observer.connection_accepted(peer)
         task = asyncio.current_task()
@@ -132,6 +150,46 @@ class OutboundServer:
         finally:
             self._calls.pop(task, None)
             self._observer.connection_closed(peer)
+
+    async def _release_unserved(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
+        """Hand a call paymentd will not serve back to its dialplan, sending nothing else.
+
+        ``connect`` ends the socket app's wait for us; ``resume`` makes our close
+        continue the dialplan even if the app has not parked the channel yet (the
+        listener's end then sets CS_RESET, which switch_ivr_park refuses, and the app
+        sets CS_EXECUTE: mod_event_socket.c:534-549, 2817-2821); ``socket_resume``,
+        which ``resume`` sets for good, gets its own value back; then we close.  The
+        peer's replies are only waited for (bounded), never acted on.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        self._releasing.add(task)
+        session = CallSession(
+            reader,
+            writer,
+            command_timeout=self._command_timeout,
+            event_queue_size=self._event_queue_size,
+            max_header_bytes=self._max_header_bytes,
+            max_content_length=self._max_content_length,
+            peer=peer,
+        )
+        try:
+            reply = await session.command(Connect())
+            data = reply.message
+            if not isinstance(data, ChannelData) or not _is_uuid(data.unique_id):
+                return
+            own = data.variable("socket_resume")
+            restore = f"uuid_setvar {data.unique_id} socket_resume"
+            if own and _is_plain(own):
+                restore += f" {own}"
+            await asyncio.gather(session.command(Resume()), session.api(restore))
+        except (ESLError, OSError) as exc:
+            log.info("could not hand the call from %s back: %s", peer, exc)
+        finally:
+            await session.close()
+            self._releasing.discard(task)
 
     async def _run_call(
         self,
@@ -202,6 +260,9 @@ class OutboundServer:
 
     async def shutdown(self, grace_seconds: float, hangup_cause: str = "SYSTEM_SHUTDOWN") -> None:
         """Stop accepting, let live calls finish for ``grace_seconds``, then hang them up."""
+        # Stop listening first: a new call then gets ECONNREFUSED and the socket app
+        # fails at once into the dialplan's fallback.  Connections accepted before
+        # that are handed back (see _accept).
         self._accepting = False
         if self._server is not None:
             self._server.close()
@@ -219,5 +280,17 @@ class OutboundServer:
                 _done, pending = await asyncio.wait(pending, timeout=self._command_timeout)
                 for task in pending:
                     task.cancel()
+        if self._releasing:
+            await asyncio.wait(list(self._releasing), timeout=self._command_timeout)
         if self._server is not None:
             await self._server.wait_closed()
+
+
+def _is_uuid(text: str) -> bool:
+    """A Unique-ID safe to put in a command line (FreeSWITCH's are UUIDs)."""
+    return 0 < len(text) <= 64 and text.isascii() and all(c.isalnum() or c == "-" for c in text)
+
+
+def _is_plain(text: str) -> bool:
+    """A value that ``uuid_setvar`` takes back verbatim (no quotes, escapes or spaces)."""
+    return text.isprintable() and not any(c in text for c in " '\"\\")

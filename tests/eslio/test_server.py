@@ -11,6 +11,7 @@ import pytest
 
 from paymentd.eslio import CallSession, CommandTimeout, OutboundServer
 from paymentd.eslio.server import PeerAllowList, ServerObserver
+from paymentd.testing import Action, Dialplan, Extension, FreeSwitchSimulator
 from tests.eslio.peers import RawPeer, event, real_connect_reply
 
 UUID = "f60af79d-0ce4-4f33-8827-93cf63d6104e"  # the Unique-ID in real_connect_reply
@@ -66,19 +67,70 @@ def test_allow_list_matches_addresses_networks_and_mapped_ipv4() -> None:
 
 
 async def test_peer_outside_allow_list_is_refused_logged_and_counted(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, shared_esl: Path
 ) -> None:
+    """Refused, but the call is handed back to its dialplan: only connect and resume (and
+    socket_resume unset again) are sent, then paymentd closes; the handler never runs."""
     recorder = Recorder()
-    server = await start(idle, allowed_peers=["10.0.0.0/8"], observer=recorder)
+    ran: list[CallSession] = []
+    server = await start(ran.append, allowed_peers=["10.0.0.0/8"], observer=recorder)
     try:
         peer = await RawPeer.open(server.port)
+        assert await peer.read_command() == b"connect"
+        peer.send(real_connect_reply(shared_esl))
+        assert await peer.read_command() == b"resume"
+        peer.reply("+OK")
+        assert await peer.read_command() == f"api uuid_setvar {UUID} socket_resume".encode()
+        peer.send(b"Content-Type: api/response\nContent-Length: 4\n\n+OK\n")
         assert await peer.closed_by_peer(2), "a refused peer must be disconnected at once"
         peer.close()
     finally:
         await server.shutdown(1)
     assert len(recorder.refused) == 1
     assert not recorder.accepted
+    assert not ran
     assert any("refused ESL connection" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("turned_away", ["refused-peer", "shutting-down"])
+async def test_a_call_turned_away_goes_on_in_its_dialplan(turned_away: str) -> None:
+    """Closing before ``connect`` would leave the call parked for good (the socket app
+    parks once its listener is done; capture 10_outbound_silent_25s)."""
+    ran: list[CallSession] = []
+    allowed = ["10.0.0.0/8"] if turned_away == "refused-peer" else ["127.0.0.1/32"]
+    server = await start(ran.append, allowed_peers=allowed)
+    if turned_away == "shutting-down":
+        # A connection accepted just before the listening socket closed.
+        server._accepting = False
+    sim = FreeSwitchSimulator(
+        time_scale=0.02,
+        dialplan=Dialplan().add(
+            Extension(
+                "pay",
+                "7300",
+                [
+                    Action.socket(),
+                    Action("set", "after_socket=reached"),
+                    Action("hangup", "NORMAL_CLEARING"),
+                ],
+            )
+        ),
+    )
+    try:
+        call = await sim.place_call(("127.0.0.1", server.port), extension="7300")
+        result = await call.wait_hangup(timeout=5)
+        record = await call.wait_socket_closed()
+    finally:
+        await sim.close()
+        await server.shutdown(1)
+    assert result.variables.get("after_socket") == "reached"
+    assert result.hangup_cause == "NORMAL_CLEARING"
+    assert "socket_resume" not in result.variables
+    assert not ran
+    # Nothing but what hands the call back.
+    assert record.received == (
+        f"connect\n\nresume\n\napi uuid_setvar {call.uuid} socket_resume\n\n".encode()
+    )
 
 
 async def test_peer_that_never_answers_connect_is_dropped_after_the_command_timeout() -> None:
