@@ -21,6 +21,7 @@ import cattrs
 from paymentd.agent.config import AgentConfig
 from paymentd.capture.config import CaptureConfig
 from paymentd.gateways.config import GatewayConfig
+from paymentd.hangup_causes import HANGUP_CAUSES, unknown_cause_message
 from paymentd.ledger.config import LedgerConfig
 from paymentd.reporting.config import ReportingConfig
 from paymentd.settings import InvalidSetting, non_negative, one_of, positive
@@ -81,12 +82,18 @@ def _check_networks(_inst: object, attribute: attrs.Attribute[Any], value: tuple
             raise InvalidSetting(attribute.name, str(exc)) from None
 
 
+def _check_cause(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value.upper() not in HANGUP_CAUSES:
+        raise InvalidSetting(attribute.name, unknown_cause_message(value))
+
+
 @attrs.frozen
 class EslConfig:
     """The outbound Event Socket server FreeSWITCH's ``socket`` app connects to."""
 
     listen: ListenAddress = ListenAddress("127.0.0.1", 8084)
-    #: Peers allowed to connect (addresses or networks); everyone else is refused and logged.
+    #: Peers allowed to connect (addresses or networks); a call from anyone else is refused
+    #: (handed back to its dialplan with connect and resume only) and logged.
     allowed_peers: tuple[str, ...] = attrs.field(
         default=("127.0.0.1/32", "::1/128"), validator=_check_networks
     )
@@ -101,7 +108,9 @@ class EslConfig:
     command_timeout: float = attrs.field(default=10.0, validator=positive)
     #: Seconds live calls get to finish after SIGTERM before they are hung up.
     shutdown_grace_seconds: float = attrs.field(default=30.0, validator=non_negative)
-    shutdown_hangup_cause: str = "SYSTEM_SHUTDOWN"
+    #: The hang-up cause of calls still up when the grace period ends (a FreeSWITCH cause
+    #: name, as in switch_channel.c's CAUSE_CHART: SYSTEM_SHUTDOWN, NORMAL_CLEARING, ...).
+    shutdown_hangup_cause: str = attrs.field(default="SYSTEM_SHUTDOWN", validator=_check_cause)
 
     def __attrs_post_init__(self) -> None:
         if self.linger_seconds > self.max_linger_seconds:

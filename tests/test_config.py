@@ -73,11 +73,23 @@ limits = { EUR = { min = "5.00", max = "500.00" } }
         ("[gateway]\nkind = 'paypal'\n", "gateway.kind: must be one of"),
         ("[ledger]\nkind = 'postgresql'\n", "ledger.dsn: is required"),
         ("[esl]\nlinger_seconds = 100\n", "esl.linger_seconds: 100 exceeds max_linger_seconds"),
+        (
+            "[esl]\nshutdown_hangup_cause = 'SYSTEM_SHUTDWN'\n",
+            "esl.shutdown_hangup_cause: not a FreeSWITCH hang-up cause: 'SYSTEM_SHUTDWN' "
+            "(did you mean SYSTEM_SHUTDOWN?)",
+        ),
     ],
 )
 def test_bad_values_name_the_file_and_the_key(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(text, tmp_path)
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_shutdown_hangup_cause_takes_freeswitch_names_in_any_case(tmp_path: Path) -> None:
+    path = tmp_path / "paymentd.toml"
+    for cause in ("MANAGER_REQUEST", "normal_clearing", "SYSTEM_SHUTDOWN"):
+        path.write_text(f"[esl]\nshutdown_hangup_cause = '{cause}'\n")
+        assert load_config(path).esl.shutdown_hangup_cause == cause
 
 
 def test_not_toml_and_not_there_are_clear_errors(tmp_path: Path) -> None:
