@@ -12,12 +12,14 @@ keeps ``digits_dialed_filter`` (the CDR is written at hang-up).
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import wave
 from pathlib import Path
 
 import pytest
 
+from paymentd.ledger import LedgerConfig
 from paymentd.testing import (
     Action,
     Dialplan,
@@ -27,6 +29,8 @@ from paymentd.testing import (
     SoundCatalog,
     when_playing,
 )
+from tests.e2e.charging import all_sessions
+from tests.e2e.conftest import PAY, dialplan
 from tests.e2e.daemon import RunningDaemon
 from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
 from tests.testing.rawesl import Paymentd, execute
@@ -177,3 +181,43 @@ async def test_a_later_socket_session_on_the_call_does_not_reset_it(
     assert result.variables.get("after_paymentd") == "reached"
     assert result.variables.get("next_done") == "yes"
     assert result.hangup_cause == "NORMAL_CLEARING"
+
+
+async def test_a_hang_up_racing_the_result_variables_is_a_hang_up_not_an_error(
+    daemon: RunningDaemon,
+) -> None:
+    """The caller hangs up just as paymentd sets the result: FreeSWITCH answers the
+    ``uuid_setvar`` with ``-ERR No such channel!`` (the session cannot be locked from
+    CS_HANGUP on) before paymentd has read CHANNEL_HANGUP.  That is the hang-up, not a
+    FreeSWITCH refusal: nothing is logged as an error, and the approved payment stays
+    the session's result."""
+    simulator = FreeSwitchSimulator(time_scale=0.02, dialplan=dialplan(), seed=secrets.randbits(32))
+    api = simulator.switch.api
+    setvar = api.uuid_setvar
+
+    async def hang_up_first(argument: str) -> str:
+        words = argument.split(" ")
+        if len(words) > 1 and words[1] == "paymentd_result":
+            session = simulator.switch.locate(words[0])
+            if session is not None:
+                session.hangup("NORMAL_CLEARING")
+        return await setvar(argument)
+
+    api._handlers["uuid_setvar"] = hang_up_first
+    try:
+        call = await simulator.place_call(
+            ("127.0.0.1", daemon.esl_port),
+            extension=PAY,
+            variables=dict(GIVEN),
+            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
+        )
+        result = await call.wait_closed(timeout=60)
+    finally:
+        await simulator.close()
+
+    assert "paymentd_result" not in result.variables
+    lines = [json.loads(line) for line in daemon.log_text().splitlines() if call.uuid in line]
+    assert lines, "the daemon logged nothing for the call"
+    assert [line["msg"] for line in lines if line["level"] in ("error", "critical")] == []
+    sessions = await all_sessions(LedgerConfig(path=str(daemon.ledger_path)))
+    assert [s.result for s in sessions if s.call_uuid == call.uuid] == ["success"]
