@@ -22,11 +22,12 @@ Digits are collected only from the diverted DTMF events, never with
 Before the call leaves paymentd (resume, transfer, back to the agent) it gets
 back what paymentd changed only for the capture: ``sound_prefix`` and
 ``playback_terminators`` as they stood at ``connect`` (unset if they were not
-set), ``divert_events off``, and after ``resume`` the ``socket_resume`` that
+set), and after ``resume`` the ``socket_resume`` that
 command leaves set for good (mod_event_socket.c: a later socket session on the
 call would reset the channel when it closes).  ``digits_dialed_filter`` stays:
 the CDR is written at hang-up.  ``sensitive_dtmf`` stays cleared: the dialplan
-set it only to cover the moment before the divert.
+set it only to cover the moment before the divert.  ``divert_events`` stays on, so
+keys a caller goes on pressing after the capture reach no other listener.
 
 The socket is closed as soon as the hand-back has taken effect, before the
 ledger and the hooks: FreeSWITCH continues the dialplan after ``resume`` only
@@ -515,7 +516,10 @@ class CallDriver:
         commands: list[Command | str] = [
             *(self._restore_command(name) for name in (restore or _RESTORED)),
             *(f"uuid_record {call.uuid} unmask {path}" for path in self._masked or ()),
-            DivertEvents(False),
+            # divert_events stays on: a caller still keying when the capture ends (a
+            # timeout mid-card) would otherwise broadcast the rest of the card to every
+            # listener.  Apps that read keys (read, bridges) do not need the events; a
+            # later socket app on the call gets them, as its own.
             *after,
         ]
         replies = await asyncio.gather(

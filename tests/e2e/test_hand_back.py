@@ -4,9 +4,10 @@ For the capture paymentd points ``sound_prefix`` at its own voice directory, set
 ``playback_terminators=none`` and diverts the call's DTMF events to its socket.
 FreeSWITCH keeps all three after the socket closes: the dialplan's relative
 ``playback ivr/ivr-thank_you.wav`` would resolve under paymentd's directory and play
-nothing (switch_ivr_play_file), and later keys would fire no DTMF event for anyone.
-paymentd gives back the channel's own values (or unsets them) before it leaves, and
-keeps ``digits_dialed_filter`` (the CDR is written at hang-up).
+nothing (switch_ivr_play_file).  paymentd gives back the channel's own values (or
+unsets them) before it leaves, keeps ``digits_dialed_filter`` (the CDR is written at
+hang-up) and leaves the DTMF events diverted: a caller still keying when the capture
+ends broadcasts nothing to other listeners.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def shipped_dialplan() -> Dialplan:
 
 
 @pytest.mark.parametrize("own_prefix", [False, True], ids=["no-own-prefix", "own-prefix"])
-async def test_the_dialplan_after_socket_plays_its_own_sounds_and_hears_keys(
+async def test_the_dialplan_after_socket_plays_its_own_sounds_and_keys_stay_private(
     daemon: RunningDaemon, tmp_path: Path, own_prefix: bool
 ) -> None:
     # FreeSWITCH's own sounds directory, and (second case) a prefix the dialplan chose.
@@ -107,9 +108,11 @@ async def test_the_dialplan_after_socket_plays_its_own_sounds_and_hears_keys(
     # The channel's own settings are back (or unset, as they were).
     assert result.variables.get("sound_prefix") == variables.get("sound_prefix")
     assert result.variables.get("playback_terminators") == variables.get("playback_terminators")
-    assert not channel.divert_events
-    # The key pressed during the dialplan's playback fired its DTMF event as usual.
-    assert [event.get("DTMF-Digit") for event in simulator.bus_events("DTMF")] == ["5"]
+    # A key pressed during the dialplan's playback fired no event another listener sees:
+    # it waits, diverted, for a socket session on the call that would want it.
+    assert channel.divert_events
+    assert simulator.bus_events("DTMF") == []
+    assert [event.get("DTMF-Digit") for event in channel.session_events] == ["5"]
     # Kept: the CDR is written at hang-up.
     assert result.variables.get("digits_dialed_filter") == ".+"
     # resume's socket_resume=true is not left behind for a later socket session.
