@@ -23,6 +23,7 @@ from paymentd.ledger import LedgerConfig
 from paymentd.logs import configure_logging
 from paymentd.reporting.config import ReportingConfig
 from paymentd.testing import CallResult, FreeSwitchSimulator, FsEvent, Script, when_playing
+from tests.agent.harness import wait_until
 
 TOKEN = "reports-token-0123456789abcdef"
 VISA = "4242424242424242"
@@ -99,6 +100,12 @@ async def place(
         caller=Script(*rules),  # type: ignore[arg-type]
     )
     result = await call.wait_closed(timeout=30)
+    # paymentd lets go of the call before its bookkeeping (ledger, hooks, the last log
+    # lines): the session is over once its task is.
+    await wait_until(
+        lambda: daemon.esl is not None and daemon.esl.active_calls == 0,
+        what="the daemon to finish the session",
+    )
     events = [e for e in simulator.bus_events(SEGMENT) if e.get("Paymentd-Call-UUID") == call.uuid]
     return result, events
 
