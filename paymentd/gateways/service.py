@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Written for an attempt the gateway has no record of, long after it was sent.
 NOT_CHARGED = "the gateway has no record of this attempt: nothing was charged"
+NOT_CHARGED_NO_TOKEN = "the charge was never sent (no token was recorded): nothing was charged"
 
 
 @attrs.frozen
@@ -183,7 +184,14 @@ class ChargingService:
         attempts = await self.ledger.take_over_orphans()
         outcomes: dict[str, ChargeOutcome] = {}
         young: list[AttemptRecord] = []
+        tokenizing = isinstance(self.gateway, TokenizingGateway)
         for record in attempts:
+            if tokenizing and record.token_ref is None:
+                # The token is recorded before the charge is sent (see _ask): without
+                # one, nothing was charged, and no lookup has to prove it (a lookup
+                # that cannot scan a busy account's history would leave it flagged).
+                outcomes[record.attempt_id] = Failed(False, NOT_CHARGED_NO_TOKEN)
+                continue
             found = await self._lookup(record.idempotency_key)
             if found is None and self._age(record) < self._config.settle_seconds:
                 young.append(record)

@@ -20,8 +20,9 @@ from paymentd.gateways import (
 )
 from paymentd.gateways.rest import RestGateway
 from paymentd.gateways.sandbox import SandboxGateway
+from paymentd.gateways.service import NOT_CHARGED, NOT_CHARGED_NO_TOKEN
 from paymentd.gateways.stripe import StripeGateway
-from paymentd.ledger import AttemptStatus, Ledger, LedgerConfig, open_ledger
+from paymentd.ledger import AttemptStatus, Ledger, LedgerConfig, NewAttempt, open_ledger
 from paymentd.payments import (
     Approved,
     ChargeOutcome,
@@ -283,3 +284,51 @@ async def test_sessions_begin_and_end_through_the_service(ledger: Ledger) -> Non
         1,
         "agent",
     )
+
+
+async def orphan_without_token(path: Path, gateway: str) -> str:
+    """An attempt a dead daemon recorded as pending and never tokenized; its id."""
+    dead = await open_ledger(LedgerConfig(path=str(path)))
+    request = support.charge_request()
+    await dead.begin_session(request.session_id, request.call_uuid, "automated")
+    assert await dead.record_pending(NewAttempt.from_request(request, gateway))
+    await dead.close()
+    return request.attempt_id
+
+
+async def test_recovery_settles_an_untokenized_stripe_attempt_without_asking_stripe(
+    tmp_path: Path, http: aiohttp.ClientSession, stripe_proxy: StripeProxy
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    attempt_id = await orphan_without_token(path, "stripe")
+    ledger = await open_ledger(LedgerConfig(path=str(path)))
+    gateway = StripeGateway(StripeConfig(api_key="sk_test_x", api_base=stripe_proxy.url), http, 5)
+    service = ChargingService(ledger, gateway, FAST)
+    try:
+        report = await service.recover()
+        assert report.resolved == {attempt_id: "failed"}
+        record = await ledger.attempt(attempt_id)
+        assert record is not None
+        assert record.status is AttemptStatus.FAILED
+        assert record.detail == NOT_CHARGED_NO_TOKEN
+        # The charge is only ever sent after the token is recorded: nothing to look up.
+        assert stripe_proxy.requests == []
+    finally:
+        await service.close()
+
+
+async def test_recovery_still_looks_up_an_attempt_of_a_gateway_without_tokens(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    attempt_id = await orphan_without_token(path, "sandbox")
+    service = sandbox_service(await open_ledger(LedgerConfig(path=str(path))))
+    try:
+        report = await service.recover()
+        # The sandbox never saw it: not charged, but found out by asking.
+        assert report.resolved == {attempt_id: "failed"}
+        record = await service.ledger.attempt(attempt_id)
+        assert record is not None
+        assert record.detail == NOT_CHARGED
+    finally:
+        await service.close()
