@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Written for an attempt the gateway has no record of, long after it was sent.
 NOT_CHARGED = "the gateway has no record of this attempt: nothing was charged"
-NOT_CHARGED_NO_TOKEN = "the charge was never sent (no token was recorded): nothing was charged"
+NEVER_SENT = "the charge was never sent (no token was recorded): nothing was charged"
 
 
 @attrs.frozen
@@ -190,7 +190,7 @@ class ChargingService:
                 # The token is recorded before the charge is sent (see _ask): without
                 # one, nothing was charged, and no lookup has to prove it (a lookup
                 # that cannot scan a busy account's history would leave it flagged).
-                outcomes[record.attempt_id] = Failed(False, NOT_CHARGED_NO_TOKEN)
+                outcomes[record.attempt_id] = Failed(False, NEVER_SENT)
                 continue
             found = await self._lookup(record.idempotency_key)
             if found is None and self._age(record) < self._config.settle_seconds:

@@ -20,7 +20,7 @@ from paymentd.gateways import (
 )
 from paymentd.gateways.rest import RestGateway
 from paymentd.gateways.sandbox import SandboxGateway
-from paymentd.gateways.service import NOT_CHARGED, NOT_CHARGED_NO_TOKEN
+from paymentd.gateways.service import NEVER_SENT, NOT_CHARGED
 from paymentd.gateways.stripe import StripeGateway
 from paymentd.ledger import AttemptStatus, Ledger, LedgerConfig, NewAttempt, open_ledger
 from paymentd.payments import (
@@ -310,7 +310,7 @@ async def test_recovery_settles_an_untokenized_stripe_attempt_without_asking_str
         record = await ledger.attempt(attempt_id)
         assert record is not None
         assert record.status is AttemptStatus.FAILED
-        assert record.detail == NOT_CHARGED_NO_TOKEN
+        assert record.detail == NEVER_SENT
         # The charge is only ever sent after the token is recorded: nothing to look up.
         assert stripe_proxy.requests == []
     finally:
