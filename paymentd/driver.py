@@ -59,7 +59,7 @@ from paymentd.eslio import CallHungUp, CallSession, ConnectionLost
 from paymentd.eslio.session import Execution
 from paymentd.hooks import SessionContext, SessionHooks
 from paymentd.payments import ChargeOutcome, ChargeRequest, Unknown
-from paymentd.recordings import RecordingNotMaskable, mask_recordings
+from paymentd.recordings import RecordingNotMaskable, mask_recording, mask_recordings
 from paymentd.speech.base import Language
 from paymentd.speech.compose import Composer, OneTimeAudio
 from paymentd.speech.layout import best_rate, voice_directory
@@ -347,14 +347,11 @@ class CallDriver:
         assert self._masked is not None
         self._masked.append(path)
         try:
-            if any(c.isspace() for c in path):
-                raise RecordingNotMaskable("a recording of the call has a path with spaces")
-            reply = await self.session.api(f"uuid_record {self.session.uuid} mask {path}")
-            if not reply.ok and not _gone(reply):
-                raise RecordingNotMaskable("FreeSWITCH refused to mask a recording of the call")
+            await mask_recording(self.session.api, self.session.uuid, path)
         except RecordingNotMaskable as exc:
-            log.error("capture ended: %s", exc)
-            self._post(inp.InternalFailure("recording_not_maskable", self._clock()))
+            if not self._hung_up:
+                log.error("capture ended: %s", exc)
+                self._post(inp.InternalFailure("recording_not_maskable", self._clock()))
         except (ESLError, OSError) as exc:
             log.info("recording not masked, the call is going: %s", type(exc).__name__)
 

@@ -15,7 +15,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-__all__ = ["RecordingNotMaskable", "mask_recordings", "recordings", "unmask_recordings"]
+__all__ = [
+    "RecordingNotMaskable",
+    "mask_recording",
+    "mask_recordings",
+    "recordings",
+    "unmask_recordings",
+]
 
 log = logging.getLogger("paymentd.recordings")
 
@@ -53,15 +59,20 @@ async def mask_recordings(api: Api, uuid: str) -> list[str]:
     masked: list[str] = []
     try:
         for path in recordings(reply.text if reply.ok else ""):
-            if not path or any(c.isspace() for c in path):
-                raise RecordingNotMaskable("a recording of the call has a path with spaces")
-            if not (await api(f"uuid_record {uuid} mask {path}")).ok:
-                raise RecordingNotMaskable("FreeSWITCH refused to mask a recording of the call")
+            await mask_recording(api, uuid, path)
             masked.append(path)
     except Exception:
         await unmask_recordings(api, uuid, masked)
         raise
     return masked
+
+
+async def mask_recording(api: Api, uuid: str, path: str) -> None:
+    """Mask the recording of ``path`` on ``uuid`` (:class:`RecordingNotMaskable` if not)."""
+    if not path or any(c.isspace() for c in path):
+        raise RecordingNotMaskable("a recording of the call has a path with spaces")
+    if not (await api(f"uuid_record {uuid} mask {path}")).ok:
+        raise RecordingNotMaskable("FreeSWITCH refused to mask a recording of the call")
 
 
 async def unmask_recordings(api: Api, uuid: str, paths: list[str]) -> None:

@@ -82,7 +82,7 @@ from paymentd.agent.config import AgentConfig, LegMode
 from paymentd.esl.connection import Reply
 from paymentd.esl.errors import ESLError
 from paymentd.eslio.errors import CommandTimeout, ConnectionLost, NotConnected
-from paymentd.recordings import RecordingNotMaskable, mask_recordings
+from paymentd.recordings import RecordingNotMaskable, mask_recording, mask_recordings
 
 __all__ = ["LegError", "LegMover", "LegWatch", "Legs", "Switchboard"]
 
@@ -302,6 +302,16 @@ class LegMover:
             except RecordingNotMaskable as exc:
                 raise LegError("recording_not_maskable", str(exc)) from None
             legs.masked += [(uuid, path) for path in paths]
+
+    async def mask_one(self, esl: Switchboard, legs: Legs, leg: str, path: str) -> None:
+        """Mask a recording that started on ``leg`` during the payment."""
+        if (leg, path) in legs.masked:
+            return
+        try:
+            await mask_recording(functools.partial(_api, esl), leg, path)
+        except RecordingNotMaskable as exc:
+            raise LegError("recording_not_maskable", str(exc)) from None
+        legs.masked.append((leg, path))
 
     # -- while the customer is with paymentd ---------------------------------------------------
 

@@ -62,8 +62,16 @@ __all__ = ["AgentCall", "AgentHooks", "AgentService"]
 log = logging.getLogger("paymentd.agent")
 
 #: What the inbound connection listens to: hang-ups, bridges and parks (to follow the legs),
-#: the end of playbacks (to play the parked agent's hold audio again).
-_EVENTS = ("CHANNEL_HANGUP", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_PARK", "PLAYBACK_STOP")
+#: the end of playbacks (to play the parked agent's hold audio again), recordings that start
+#: during a payment (to mask them).
+_EVENTS = (
+    "CHANNEL_HANGUP",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_PARK",
+    "PLAYBACK_STOP",
+    "RECORD_START",
+)
 
 
 class _PreferInbound:
@@ -348,13 +356,17 @@ class AgentService:
             event.headers.get("Bridge-B-Unique-ID"),
         )
         leg = event.unique_id
-        if name not in ("CHANNEL_HANGUP", "PLAYBACK_STOP") or not leg or self.registry is None:
+        if name not in ("CHANNEL_HANGUP", "PLAYBACK_STOP", "RECORD_START") or not leg:
+            return
+        if self.registry is None:
             return
         payment = self.payments.active_on(leg)
         if payment is None:
             return
         if name == "PLAYBACK_STOP":
             self._hold_ended(payment, event)
+        elif name == "RECORD_START":
+            self._recording_started(payment, leg, event.headers.get("Record-File-Path"))
         elif leg == payment.agent_uuid:
             self._agent_gone(payment)
         elif leg == payment.call_uuid and payment.status is PaymentStatus.TRANSFERRING:
@@ -371,6 +383,25 @@ class AgentService:
             and event.headers.get("Playback-File-Path") == self.mover.hold_audio
         ):
             self._spawn(self.mover.play_hold(self.switchboard(None), legs), "hold audio")
+
+    def _recording_started(self, payment: AgentPayment, leg: str, path: str | None) -> None:
+        """A recording started on a leg during the payment: masked like those before it."""
+        legs = self._legs.get(payment.id)
+        if not self.config.mask_recordings or legs is None or not path:
+            return
+        if payment.status not in (PaymentStatus.TRANSFERRING, PaymentStatus.CAPTURING):
+            return
+        self._spawn(self._mask_late(payment, legs, leg, path), f"mask {payment.id}")
+
+    async def _mask_late(self, payment: AgentPayment, legs: Legs, leg: str, path: str) -> None:
+        try:
+            await self.mover.mask_one(self.switchboard(None), legs, leg, path)
+        except LegError as exc:
+            # Card data must not go on over a recording in clear: stop the capture.
+            log.error("payment %s: %s; cancelling it", payment.id, exc)
+            call = self.calls.get(payment.id)
+            if call is not None:
+                call.signal_cancel()
 
     def _agent_gone(self, payment: AgentPayment) -> None:
         if payment.agent_left or payment.status is PaymentStatus.FINISHED:

@@ -343,3 +343,45 @@ async def test_keys_pressed_while_the_customer_is_moved_reach_no_listener(
     assert world.sim.bus_events("DTMF") == []
     # The customer's own setting is back once the payment is over.
     assert run.call.customer.variable("sensitive_dtmf") is None
+
+
+async def test_recordings_started_during_the_payment_are_masked_too(
+    world: AgentWorld, desk: Desk, tmp_path: Path
+) -> None:
+    """A recording that starts on either leg while the payment runs (a supervisor, a
+    record-on-demand button) is masked as soon as FreeSWITCH says it started."""
+    paths: list[str] = []
+
+    class RecordAtCardPrompt:
+        def offer(self, event: FsEvent) -> None:
+            if event.name != "PLAYBACK_START" or paths:
+                return
+            if "enter_card_number" not in (event.get("Playback-File-Path") or ""):
+                return
+            for leg, uuid in (("customer", customer_uuid), ("agent", agent_uuid)):
+                path = str(tmp_path / f"late-{leg}.wav")
+                paths.append(path)
+                world.sim.switch.spawn(start(uuid, path))
+
+    async def start(uuid: str, path: str) -> None:
+        reply = await world.sim.switch.api.execute("uuid_record", f"{uuid} start {path}")
+        assert reply == "+OK Success\n"
+
+    customer_uuid = agent_uuid = ""
+
+    async def watch(call: AgentCall) -> None:
+        nonlocal customer_uuid, agent_uuid
+        customer_uuid, agent_uuid = call.customer.uuid, call.agent_uuid
+        world.sim.switch.bus.subscribe(RecordAtCardPrompt())
+
+    run = await start_run(
+        world, desk, PAY_WITH_VISA, before=watch, amount="10.00", customer_verified=True
+    )
+    payment = await run.finish(desk)
+
+    assert payment["outcome"]["result"] == "success"
+    late = [rec for rec in world.sim.recordings if rec.path in paths]
+    assert len(late) == 2
+    for recording in late:
+        assert [masked for _at, masked in recording.mask_changes] == [True, False]
+        assert recording.mask_changes[0][0] - recording.started < 0.5
