@@ -1,0 +1,434 @@
+# cython: language_level=3, boundscheck=True, wraparound=False, initializedcheck=True
+"""The ESL codec's hot path, compiled: an optional accelerator, never the reference.
+
+The pure-Python code in :mod:`paymentd.esl.headers` and :mod:`paymentd.esl.parser`
+says what every function here must return; ``tests/esl/test_speedups.py`` checks
+that they agree, and ``PAYMENTD_PURE_PYTHON=1`` turns this module off.  What it
+adds is speed only:
+
+* :class:`WireFields` and :class:`ParserFields` hold the state of ``WireHeaders``
+  and ``FrameParser`` (the same attribute names as their pure-Python slots), so
+  that compiled code reads it without attribute look-ups;
+* :func:`wire_get`, :func:`wire_find` and :func:`event_block_end` replace the
+  header look-ups: the case-insensitive search for a name at a line start is a
+  scan of line starts, with no lower-cased copy of the block;
+* :func:`next_message` takes FreeSWITCH's own event frames whole and builds their
+  typed events, and hands every other case to the pure-Python method.
+
+Memory: every read of a buffer is of a ``bytes`` (or ``bytearray``) object held
+for the whole call, at an index checked against its length first; no Python code
+runs between taking a buffer's address and the last read through it.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject, PyTypeObject, Py_TYPE
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memchr, memcmp
+
+cdef extern from "Python.h":
+    bint PyBytes_CheckExact(object)
+    bint PyByteArray_CheckExact(object)
+
+
+cdef class WireFields:
+    """The state of a ``WireHeaders`` (see its pure-Python twin, ``_PyWireFields``)."""
+
+    cdef public object _data
+    cdef public Py_ssize_t _end
+    cdef public object _encoded
+    cdef public object _lower
+    cdef public Py_ssize_t _body_start
+    cdef public Py_ssize_t _length_at
+
+
+cdef class ParserFields:
+    """The state of a ``FrameParser`` (see its pure-Python twin, ``_PyParserFields``)."""
+
+    cdef public object _buf
+    cdef public Py_ssize_t _pos
+    cdef public Py_ssize_t _scan
+    cdef public object _pending
+    cdef public object _eof
+    cdef public Py_ssize_t max_header_bytes
+    cdef public Py_ssize_t max_content_length
+
+
+# What the pure-Python modules hand over at import (see bind_headers, bind_parser).
+cdef dict _NEEDLES = {}
+cdef object _needle = None
+cdef object _pure_get = None
+cdef object _pure_find = None
+cdef object _pure_block_end = None
+cdef type _EventHeaders = None
+cdef object _pure_next_message = None
+cdef dict _BY_RAW_NAME = {}
+cdef object _event_class = None
+cdef object _BODY = None
+cdef object _HEADERS_SLOT = None
+cdef object _BODY_SLOT = None
+cdef object _NAME_SLOT = None
+cdef tuple _NO_ARGS = ()
+
+
+def bind_headers(dict needles, needle, pure_get, pure_find, pure_block_end, type event_headers):
+    """Called once by ``paymentd.esl.headers``: its name cache, and the pure-Python
+    methods, for data that is not a ``bytes`` object."""
+    global _NEEDLES, _needle, _pure_get, _pure_find, _pure_block_end, _EventHeaders
+    if not issubclass(event_headers, WireFields):
+        raise TypeError("EventHeaders must keep its state in WireFields")
+    _NEEDLES, _needle, _pure_get, _pure_find = needles, needle, pure_get, pure_find
+    _pure_block_end = pure_block_end
+    _EventHeaders = event_headers
+
+
+def bind_parser(pure_next_message, dict by_raw_name, event_class, body, slots):
+    """Called once by ``paymentd.esl.parser``: the pure ``next_message`` (every case
+    but a whole event frame), and what ``event_from_plain`` builds events with."""
+    global _pure_next_message, _BY_RAW_NAME, _event_class, _BODY
+    global _HEADERS_SLOT, _BODY_SLOT, _NAME_SLOT
+    headers_slot, body_slot, name_slot = slots
+    for slot in slots:
+        # Member descriptors of the attrs class: their __set__ checks the instance's type.
+        if Py_TYPE(slot).tp_descr_set == NULL:
+            raise TypeError(f"{slot!r} cannot be set")
+    _pure_next_message, _BY_RAW_NAME, _event_class, _BODY = (
+        pure_next_message, by_raw_name, event_class, body
+    )
+    _HEADERS_SLOT, _BODY_SLOT, _NAME_SLOT = headers_slot, body_slot, name_slot
+
+
+cdef inline unsigned char _lower(unsigned char c) noexcept nogil:
+    # bytes.lower(): ASCII A-Z only.
+    return c + 32 if 65 <= c <= 90 else c
+
+
+cdef Py_ssize_t _line_value(
+    const unsigned char* data, Py_ssize_t limit, const unsigned char* name, Py_ssize_t n,
+    Py_ssize_t after,
+) noexcept nogil:
+    """Where the value starts of the first line of ``data[:limit]`` that starts after
+    ``after`` with ``name`` (lower case, its colon included, ``n`` bytes) in any case,
+    or -1.  A line starts at 0 and after every ``\\n``; the name must end by ``limit``."""
+    cdef Py_ssize_t s, i
+    cdef const unsigned char* q
+    cdef unsigned char first
+    if n <= 0:
+        return -1
+    first = name[0]
+    if after < 0:
+        s = 0
+    else:
+        # The first line start >= after + 1: just after a newline at >= after.
+        if after >= limit:
+            return -1
+        q = <const unsigned char*>memchr(data + after, 10, <size_t>(limit - after))
+        if q == NULL:
+            return -1
+        s = (q - data) + 1
+    while s + n <= limit:
+        if _lower(data[s]) == first:
+            i = 1
+            while i < n and _lower(data[s + i]) == name[i]:
+                i += 1
+            if i == n:
+                return s + n
+        q = <const unsigned char*>memchr(data + s, 10, <size_t>(limit - s))
+        if q == NULL:
+            return -1
+        s = (q - data) + 1
+    return -1
+
+
+cdef Py_ssize_t _find2(
+    const unsigned char* data, Py_ssize_t start, Py_ssize_t stop, unsigned char a, unsigned char b
+) noexcept nogil:
+    """``data.find(bytes([a, b]), start, stop)`` for ``0 <= start``, ``stop <= len(data)``."""
+    cdef const unsigned char* q
+    while start + 2 <= stop:
+        q = <const unsigned char*>memchr(data + start, a, <size_t>(stop - 1 - start))
+        if q == NULL:
+            return -1
+        start = q - data
+        if data[start + 1] == b:
+            return start
+        start += 1
+    return -1
+
+
+cdef Py_ssize_t _find_crlf_blank(
+    const unsigned char* data, Py_ssize_t start, Py_ssize_t stop
+) noexcept nogil:
+    """``data.find(b"\\n\\r\\n", start, stop)`` for ``0 <= start``, ``stop <= len(data)``."""
+    cdef const unsigned char* q
+    while start + 3 <= stop:
+        q = <const unsigned char*>memchr(data + start, 10, <size_t>(stop - 2 - start))
+        if q == NULL:
+            return -1
+        start = q - data
+        if data[start + 1] == 13 and data[start + 2] == 10:
+            return start
+        start += 1
+    return -1
+
+
+cdef Py_ssize_t _block_end(WireFields self) except -2:
+    """``EventHeaders._block_end``: the block ends at the first blank line after a
+    Content-Length header, or at the end of the data; found once, then kept."""
+    cdef bytes data = self._data
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t end = size, value, blank, crlf
+    value = _line_value(p, size, <const unsigned char*>b"content-length:", 15, -1)
+    if value >= 0:
+        self._length_at = value
+        blank = _find2(p, value, size, 10, 10)
+        crlf = _find_crlf_blank(p, value, size if blank < 0 else blank + 2)
+        if crlf >= 0:
+            end = crlf
+            self._body_start = crlf + 3
+        elif blank >= 0:
+            end = blank
+            self._body_start = blank + 2
+    self._end = end
+    return end
+
+
+cdef inline Py_ssize_t _end_of(WireFields self) except -2:
+    cdef Py_ssize_t end = self._end
+    if end >= 0:
+        return end
+    if type(self) is _EventHeaders and PyBytes_CheckExact(self._data):
+        return _block_end(self)
+    return self._block_end()
+
+
+def event_block_end(WireFields self):
+    """``EventHeaders._block_end``, compiled."""
+    if self._end >= 0:
+        return self._end
+    if not PyBytes_CheckExact(self._data):
+        return _pure_block_end(self)
+    return _block_end(self)
+
+
+cdef inline int _hex(unsigned char c) noexcept nogil:
+    if 48 <= c <= 57:
+        return c - 48
+    if 65 <= c <= 70:
+        return c - 55
+    if 97 <= c <= 102:
+        return c - 87
+    return -1
+
+
+cdef bytes _unquote(const unsigned char* p, Py_ssize_t n):
+    """``urllib.parse.unquote_to_bytes``: ``%XX`` with two hex digits is a byte,
+    any other ``%`` stays; the result is never longer than the input."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char* o = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef Py_ssize_t i = 0, k = 0
+    cdef int hi, lo
+    while i < n:
+        if p[i] == 37 and i + 2 < n:
+            hi = _hex(p[i + 1])
+            lo = _hex(p[i + 2])
+            if hi >= 0 and lo >= 0:
+                o[k] = <unsigned char>(hi * 16 + lo)
+                k += 1
+                i += 3
+                continue
+        o[k] = p[i]
+        k += 1
+        i += 1
+    if k == n:
+        return out
+    return PyBytes_FromStringAndSize(<const char*>o, k)
+
+
+cdef object _value(WireFields self, Py_ssize_t start, Py_ssize_t end, bint text):
+    """``_value_at`` (and ``get``'s inlined copy of it): the value from ``start`` to
+    its line's end, spaces before it and one CR after it dropped, percent-decoded
+    when the block is encoded; text (lenient UTF-8) or bytes."""
+    cdef bytes data = self._data
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t stop
+    cdef const unsigned char* q
+    if end > size:
+        end = size
+    if start > end:
+        start = end
+    q = <const unsigned char*>memchr(p + start, 10, <size_t>(end - start))
+    stop = end if q == NULL else q - p
+    while start < stop and p[start] == 32:
+        start += 1
+    if stop > start and p[stop - 1] == 13:
+        stop -= 1
+    if self._encoded and memchr(p + start, 37, <size_t>(stop - start)) != NULL:
+        raw = _unquote(p + start, stop - start)
+        if text:
+            return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), "replace")
+        return raw
+    if text:
+        return PyUnicode_DecodeUTF8(<const char*>p + start, stop - start, "replace")
+    return PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
+
+
+cdef inline object _needle_of(name):
+    cdef PyObject* found = PyDict_GetItem(_NEEDLES, name)
+    if found != NULL and <object>found is not None:
+        return <object>found
+    return _needle(name)
+
+
+def wire_get(WireFields self, name, default=None):
+    """``WireHeaders.get``, compiled: the first value of ``name``, or ``default``."""
+    cdef bytes data, lowered
+    cdef tuple needle
+    cdef Py_ssize_t end, start, size
+    data_obj = self._data
+    if not PyBytes_CheckExact(data_obj):
+        return _pure_get(self, name, default)
+    needle_obj = _needle_of(name)
+    if needle_obj is None:
+        return default
+    needle = <tuple>needle_obj
+    lowered = <bytes>needle[0]
+    end = _end_of(self)
+    if end < 0:
+        return default
+    data = <bytes>data_obj
+    size = PyBytes_GET_SIZE(data)
+    start = _line_value(
+        <const unsigned char*>PyBytes_AS_STRING(data),
+        end if end < size else size,
+        <const unsigned char*>PyBytes_AS_STRING(lowered) + 1,
+        PyBytes_GET_SIZE(lowered) - 1,
+        -1,
+    )
+    if start < 0:
+        return default
+    return _value(self, start, end, True)
+
+
+def wire_find(WireFields self, needle, Py_ssize_t after=-1):
+    """``WireHeaders._find``, compiled: where the value of the first line named by
+    ``needle`` whose value starts after ``after`` starts, or -1."""
+    cdef bytes data, lowered
+    cdef Py_ssize_t end, size
+    data_obj = self._data
+    if not PyBytes_CheckExact(data_obj):
+        return _pure_find(self, needle, after)
+    lowered = <bytes>needle[0]
+    end = _end_of(self)
+    if end < 0:
+        return -1
+    data = <bytes>data_obj
+    size = PyBytes_GET_SIZE(data)
+    return _line_value(
+        <const unsigned char*>PyBytes_AS_STRING(data),
+        end if end < size else size,
+        <const unsigned char*>PyBytes_AS_STRING(lowered) + 1,
+        PyBytes_GET_SIZE(lowered) - 1,
+        after,
+    )
+
+
+# The frame FreeSWITCH writes in front of every plain event (parser._EVENT_FRAME).
+cdef bytes _LENGTH = b"Content-Length: "
+cdef bytes _TYPE = b"\nContent-Type: text/event-plain\n\n"
+cdef bytes _NAME = b"Event-Name: "
+
+
+cdef inline bint _plain(unsigned char c) noexcept nogil:
+    # [!-$&-~]: printable ASCII but space and "%".
+    return 33 <= c <= 126 and c != 37
+
+
+cdef object _event(bytes body, object raw_name):
+    """``messages.event_from_plain(body, raw_name)``."""
+    cdef WireFields headers = <WireFields>WireFields.__new__(_EventHeaders)
+    headers._data = body
+    headers._end = -1
+    headers._encoded = True
+    headers._lower = None
+    headers._body_start = -1
+    headers._length_at = -1
+    cdef PyObject* found = NULL
+    if raw_name is not None:
+        found = PyDict_GetItem(_BY_RAW_NAME, raw_name)
+    if found != NULL and <object>found:
+        known = <tuple>(<object>found)
+    else:
+        known = <tuple>_event_class(headers, body, raw_name)
+    cdef type cls = <type?>known[0]
+    event = (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_NO_ARGS, NULL)
+    Py_TYPE(_HEADERS_SLOT).tp_descr_set(_HEADERS_SLOT, event, headers)
+    Py_TYPE(_BODY_SLOT).tp_descr_set(_BODY_SLOT, event, _BODY)
+    Py_TYPE(_NAME_SLOT).tp_descr_set(_NAME_SLOT, event, known[1])
+    return event
+
+
+def next_message(ParserFields self):
+    """``FrameParser.next_message``, compiled for an event in FreeSWITCH's own framing;
+    every other case is the pure-Python method's."""
+    cdef const unsigned char* p
+    cdef Py_ssize_t size, pos, i, digits, start, stop, length, name_end
+    cdef bint whole_bytes
+    if self._pending is not None:
+        return _pure_next_message(self)
+    buf = self._buf
+    if PyBytes_CheckExact(buf):
+        p = <const unsigned char*>PyBytes_AS_STRING(buf)
+        size = PyBytes_GET_SIZE(buf)
+        whole_bytes = True
+    elif PyByteArray_CheckExact(buf):
+        p = <const unsigned char*>PyByteArray_AS_STRING(buf)
+        size = PyByteArray_GET_SIZE(buf)
+        whole_bytes = False
+    else:
+        return _pure_next_message(self)
+    pos = self._pos
+    # Content-Length: ([0-9]{1,12})\nContent-Type: text/event-plain\n\n
+    if pos < 0 or size - pos < 16 + 1 + 33:
+        return _pure_next_message(self)
+    if memcmp(p + pos, PyBytes_AS_STRING(_LENGTH), 16) != 0:
+        return _pure_next_message(self)
+    i = pos + 16
+    length = 0
+    digits = 0
+    while i < size and digits < 13 and 48 <= p[i] <= 57:
+        length = length * 10 + (p[i] - 48)
+        i += 1
+        digits += 1
+    if digits == 0 or digits > 12 or size - i < 33:
+        return _pure_next_message(self)
+    if memcmp(p + i, PyBytes_AS_STRING(_TYPE), 33) != 0:
+        return _pure_next_message(self)
+    start = i + 33
+    stop = start + length
+    if stop > size or length > self.max_content_length:
+        return _pure_next_message(self)
+    # (?:Event-Name: ([!-$&-~]{1,64})\n)?, kept only when that line ends inside the event.
+    raw_name = None
+    if stop - start > 12 and memcmp(p + start, PyBytes_AS_STRING(_NAME), 12) == 0:
+        name_end = start + 12
+        while name_end < stop and name_end - start - 12 < 65 and _plain(p[name_end]):
+            name_end += 1
+        if (
+            name_end < stop
+            and p[name_end] == 10
+            and 1 <= name_end - start - 12 <= 64
+        ):
+            raw_name = PyBytes_FromStringAndSize(<const char*>p + start + 12, name_end - start - 12)
+    body = PyBytes_FromStringAndSize(<const char*>p + start, length)
+    # Nothing above ran Python code, so the buffer has not moved; it is not read again.
+    if stop < size and whole_bytes:
+        self._pos = stop
+        if self._scan < stop:
+            self._scan = stop
+    else:
+        self._consume(stop)
+    return _event(body, raw_name)
