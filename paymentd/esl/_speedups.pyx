@@ -61,6 +61,8 @@ cdef object _needle = None
 cdef object _pure_get = None
 cdef object _pure_find = None
 cdef object _pure_block_end = None
+cdef object _pure_get_bytes = None
+cdef object _pure_value_at = None
 cdef type _EventHeaders = None
 cdef object _pure_next_message = None
 cdef dict _BY_RAW_NAME = {}
@@ -72,14 +74,17 @@ cdef object _NAME_SLOT = None
 cdef tuple _NO_ARGS = ()
 
 
-def bind_headers(dict needles, needle, pure_get, pure_find, pure_block_end, type event_headers):
-    """Called once by ``paymentd.esl.headers``: its name cache, and the pure-Python
-    methods, for data that is not a ``bytes`` object."""
-    global _NEEDLES, _needle, _pure_get, _pure_find, _pure_block_end, _EventHeaders
-    if not issubclass(event_headers, WireFields):
-        raise TypeError("EventHeaders must keep its state in WireFields")
-    _NEEDLES, _needle, _pure_get, _pure_find = needles, needle, pure_get, pure_find
-    _pure_block_end = pure_block_end
+def bind_headers(dict needles, needle, type wire_headers, type event_headers):
+    """Called once by ``paymentd.esl.headers``: its name cache, and its classes, whose
+    pure-Python methods still serve data that is not a ``bytes`` object."""
+    global _NEEDLES, _needle, _pure_get, _pure_get_bytes, _pure_find, _pure_value_at
+    global _pure_block_end, _EventHeaders
+    if not issubclass(event_headers, wire_headers) or not issubclass(wire_headers, WireFields):
+        raise TypeError("WireHeaders must keep its state in WireFields")
+    _NEEDLES, _needle = needles, needle
+    _pure_get, _pure_get_bytes = wire_headers.get, wire_headers.get_bytes
+    _pure_find, _pure_value_at = wire_headers._find, wire_headers._value_at
+    _pure_block_end = event_headers._block_end
     _EventHeaders = event_headers
 
 
@@ -283,57 +288,100 @@ cdef inline object _needle_of(name):
     return _needle(name)
 
 
+cdef Py_ssize_t _find(
+    WireFields self, bytes data, bytes needle, Py_ssize_t after, Py_ssize_t* end
+) except -2:
+    """``_find``: where the value starts of the first line named by ``needle``
+    (``b"\\n<name lower-cased>:"``) that starts after ``after``, if it starts by the
+    block's end, or -1; and in ``end``, an end for that value's line."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef const unsigned char* name = <const unsigned char*>PyBytes_AS_STRING(needle) + 1
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(needle) - 1
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t s = 0, i, e
+    cdef const unsigned char* q
+    cdef const unsigned char* length_name = <const unsigned char*>b"content-length:"
+    if self._end < 0 and after < 0 and n > 0 and type(self) is _EventHeaders:
+        # An event whose block's end is not known yet: a line before its first
+        # Content-Length header is in the block, so look for both in one pass, and
+        # find the end only when that header comes first.
+        while s + n <= size:
+            if _lower(p[s]) == name[0]:
+                i = 1
+                while i < n and _lower(p[s + i]) == name[i]:
+                    i += 1
+                if i == n:
+                    end[0] = size
+                    return s + n
+            if _lower(p[s]) == 99 and s + 15 <= size:
+                i = 1
+                while i < 15 and _lower(p[s + i]) == length_name[i]:
+                    i += 1
+                if i == 15:
+                    e = _block_end(self)
+                    end[0] = e
+                    return _line_value(p, e if e < size else size, name, n, s - 1)
+            q = <const unsigned char*>memchr(p + s, 10, <size_t>(size - s))
+            if q == NULL:
+                # Every line seen, none of them Content-Length: the block is the data.
+                self._end = size
+                return -1
+            s = (q - p) + 1
+        return -1
+    e = _end_of(self)
+    end[0] = e
+    if e < 0:
+        return -1
+    return _line_value(p, e if e < size else size, name, n, after)
+
+
 def wire_get(WireFields self, name, default=None):
     """``WireHeaders.get``, compiled: the first value of ``name``, or ``default``."""
-    cdef bytes data, lowered
-    cdef tuple needle
-    cdef Py_ssize_t end, start, size
-    data_obj = self._data
-    if not PyBytes_CheckExact(data_obj):
+    cdef Py_ssize_t end = -1, start
+    data = self._data
+    if not PyBytes_CheckExact(data):
         return _pure_get(self, name, default)
-    needle_obj = _needle_of(name)
-    if needle_obj is None:
+    needle = _needle_of(name)
+    if needle is None:
         return default
-    needle = <tuple>needle_obj
-    lowered = <bytes>needle[0]
-    end = _end_of(self)
-    if end < 0:
-        return default
-    data = <bytes>data_obj
-    size = PyBytes_GET_SIZE(data)
-    start = _line_value(
-        <const unsigned char*>PyBytes_AS_STRING(data),
-        end if end < size else size,
-        <const unsigned char*>PyBytes_AS_STRING(lowered) + 1,
-        PyBytes_GET_SIZE(lowered) - 1,
-        -1,
-    )
+    start = _find(self, <bytes>data, <bytes>(<tuple>needle)[0], -1, &end)
     if start < 0:
         return default
     return _value(self, start, end, True)
 
 
+def wire_get_bytes(WireFields self, name):
+    """``WireHeaders.get_bytes``, compiled: the first value of ``name`` as bytes, or ``None``."""
+    cdef Py_ssize_t end = -1, start
+    data = self._data
+    if not PyBytes_CheckExact(data):
+        return _pure_get_bytes(self, name)
+    needle = _needle_of(name)
+    if needle is None:
+        return None
+    start = _find(self, <bytes>data, <bytes>(<tuple>needle)[0], -1, &end)
+    if start < 0:
+        return None
+    return _value(self, start, end, False)
+
+
+def wire_value_at(WireFields self, Py_ssize_t start):
+    """``WireHeaders._value_at``, compiled (the block's end found first if need be,
+    since the compiled ``_find`` may answer without it)."""
+    data = self._data
+    if not PyBytes_CheckExact(data) or start < 0:
+        return _pure_value_at(self, start)
+    return _value(self, start, _end_of(self), False)
+
+
 def wire_find(WireFields self, needle, Py_ssize_t after=-1):
     """``WireHeaders._find``, compiled: where the value of the first line named by
     ``needle`` whose value starts after ``after`` starts, or -1."""
-    cdef bytes data, lowered
-    cdef Py_ssize_t end, size
-    data_obj = self._data
-    if not PyBytes_CheckExact(data_obj):
+    cdef Py_ssize_t end = -1
+    data = self._data
+    if not PyBytes_CheckExact(data):
         return _pure_find(self, needle, after)
-    lowered = <bytes>needle[0]
-    end = _end_of(self)
-    if end < 0:
-        return -1
-    data = <bytes>data_obj
-    size = PyBytes_GET_SIZE(data)
-    return _line_value(
-        <const unsigned char*>PyBytes_AS_STRING(data),
-        end if end < size else size,
-        <const unsigned char*>PyBytes_AS_STRING(lowered) + 1,
-        PyBytes_GET_SIZE(lowered) - 1,
-        after,
-    )
+    return _find(self, <bytes>data, <bytes?>needle[0], after, &end)
 
 
 # The frame FreeSWITCH writes in front of every plain event (parser._EVENT_FRAME).

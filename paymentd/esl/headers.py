@@ -353,11 +353,11 @@ class EventHeaders(WireHeaders):
 
 
 if _accel.speedups is not None:
-    _accel.speedups.bind_headers(
-        _NEEDLES, _needle, WireHeaders.get, WireHeaders._find, EventHeaders._block_end, EventHeaders
-    )
+    _accel.speedups.bind_headers(_NEEDLES, _needle, WireHeaders, EventHeaders)
     _accel.replace(WireHeaders, "get", _accel.speedups.wire_get)
+    _accel.replace(WireHeaders, "get_bytes", _accel.speedups.wire_get_bytes)
     _accel.replace(WireHeaders, "_find", _accel.speedups.wire_find)
+    _accel.replace(WireHeaders, "_value_at", _accel.speedups.wire_value_at)
     _accel.replace(EventHeaders, "_block_end", _accel.speedups.event_block_end)
 
 
