@@ -181,6 +181,8 @@ cdef Py_ssize_t _find_crlf_blank(
 cdef Py_ssize_t _block_end(WireFields self) except -2:
     """``EventHeaders._block_end``: the block ends at the first blank line after a
     Content-Length header, or at the end of the data; found once, then kept."""
+    if not PyBytes_CheckExact(self._data):
+        raise TypeError("EventHeaders data must be bytes")
     cdef bytes data = self._data
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
@@ -252,26 +254,25 @@ cdef bytes _unquote(const unsigned char* p, Py_ssize_t n):
     return PyBytes_FromStringAndSize(<const char*>o, k)
 
 
-cdef object _value(WireFields self, Py_ssize_t start, Py_ssize_t end, bint text):
+cdef object _value(bytes data, object encoded, Py_ssize_t start, Py_ssize_t end, bint text):
     """``_value_at`` (and ``get``'s inlined copy of it): the value from ``start`` to
     its line's end, spaces before it and one CR after it dropped, percent-decoded
     when the block is encoded; text (lenient UTF-8) or bytes."""
-    cdef bytes data = self._data
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t stop
     cdef const unsigned char* q
     if end > size:
         end = size
-    if start > end:
-        start = end
+    if not 0 <= start <= end:
+        raise IndexError(f"value at {start} outside the block [0, {end}]")
     q = <const unsigned char*>memchr(p + start, 10, <size_t>(end - start))
     stop = end if q == NULL else q - p
     while start < stop and p[start] == 32:
         start += 1
     if stop > start and p[stop - 1] == 13:
         stop -= 1
-    if self._encoded and memchr(p + start, 37, <size_t>(stop - start)) != NULL:
+    if encoded and memchr(p + start, 37, <size_t>(stop - start)) != NULL:
         raw = _unquote(p + start, stop - start)
         if text:
             return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), "replace")
@@ -279,6 +280,12 @@ cdef object _value(WireFields self, Py_ssize_t start, Py_ssize_t end, bint text)
     if text:
         return PyUnicode_DecodeUTF8(<const char*>p + start, stop - start, "replace")
     return PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
+
+
+cdef inline bint _plain_block(WireFields self, object data):
+    """The block is a ``bytes`` object that ends inside it (where the pure-Python
+    methods' slicing and the compiled scans agree); otherwise they are used."""
+    return PyBytes_CheckExact(data) and self._end <= PyBytes_GET_SIZE(data)
 
 
 cdef inline object _needle_of(name):
@@ -339,39 +346,43 @@ def wire_get(WireFields self, name, default=None):
     """``WireHeaders.get``, compiled: the first value of ``name``, or ``default``."""
     cdef Py_ssize_t end = -1, start
     data = self._data
-    if not PyBytes_CheckExact(data):
+    if not _plain_block(self, data):
         return _pure_get(self, name, default)
     needle = _needle_of(name)
     if needle is None:
         return default
-    start = _find(self, <bytes>data, <bytes>(<tuple>needle)[0], -1, &end)
+    start = _find(self, <bytes>data, <bytes?>(<tuple?>needle)[0], -1, &end)
     if start < 0:
         return default
-    return _value(self, start, end, True)
+    return _value(<bytes>data, self._encoded, start, end, True)
 
 
 def wire_get_bytes(WireFields self, name):
     """``WireHeaders.get_bytes``, compiled: the first value of ``name`` as bytes, or ``None``."""
     cdef Py_ssize_t end = -1, start
     data = self._data
-    if not PyBytes_CheckExact(data):
+    if not _plain_block(self, data):
         return _pure_get_bytes(self, name)
     needle = _needle_of(name)
     if needle is None:
         return None
-    start = _find(self, <bytes>data, <bytes>(<tuple>needle)[0], -1, &end)
+    start = _find(self, <bytes>data, <bytes?>(<tuple?>needle)[0], -1, &end)
     if start < 0:
         return None
-    return _value(self, start, end, False)
+    return _value(<bytes>data, self._encoded, start, end, False)
 
 
 def wire_value_at(WireFields self, Py_ssize_t start):
     """``WireHeaders._value_at``, compiled (the block's end found first if need be,
     since the compiled ``_find`` may answer without it)."""
+    cdef Py_ssize_t end
     data = self._data
-    if not PyBytes_CheckExact(data) or start < 0:
+    if not _plain_block(self, data) or start < 0:
         return _pure_value_at(self, start)
-    return _value(self, start, _end_of(self), False)
+    end = _end_of(self)
+    if end < 0 or self._data is not data:
+        return _pure_value_at(self, start)
+    return _value(<bytes>data, self._encoded, start, end, False)
 
 
 def wire_find(WireFields self, needle, Py_ssize_t after=-1):
@@ -379,7 +390,7 @@ def wire_find(WireFields self, needle, Py_ssize_t after=-1):
     ``needle`` whose value starts after ``after`` starts, or -1."""
     cdef Py_ssize_t end = -1
     data = self._data
-    if not PyBytes_CheckExact(data):
+    if not _plain_block(self, data):
         return _pure_find(self, needle, after)
     return _find(self, <bytes>data, <bytes?>needle[0], after, &end)
 
@@ -408,10 +419,12 @@ cdef object _event(bytes body, object raw_name):
     if raw_name is not None:
         found = PyDict_GetItem(_BY_RAW_NAME, raw_name)
     if found != NULL and <object>found:
-        known = <tuple>(<object>found)
+        known = <tuple?>(<object>found)
     else:
-        known = <tuple>_event_class(headers, body, raw_name)
+        known = <tuple?>_event_class(headers, body, raw_name)
     cdef type cls = <type?>known[0]
+    if (<PyTypeObject*>cls).tp_new == NULL:
+        raise TypeError(f"cannot create {cls!r} instances")
     event = (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_NO_ARGS, NULL)
     Py_TYPE(_HEADERS_SLOT).tp_descr_set(_HEADERS_SLOT, event, headers)
     Py_TYPE(_BODY_SLOT).tp_descr_set(_BODY_SLOT, event, _BODY)
@@ -423,8 +436,11 @@ def next_message(ParserFields self):
     """``FrameParser.next_message``, compiled for an event in FreeSWITCH's own framing;
     every other case is the pure-Python method's."""
     cdef const unsigned char* p
-    cdef Py_ssize_t size, pos, i, digits, start, stop, length, name_end
+    cdef Py_ssize_t size, pos, i, digits, start, stop, name_end
+    cdef long long length
     cdef bint whole_bytes
+    if _pure_next_message is None or _HEADERS_SLOT is None:
+        raise RuntimeError("paymentd.esl.parser has not bound the accelerator")
     if self._pending is not None:
         return _pure_next_message(self)
     buf = self._buf
@@ -456,9 +472,9 @@ def next_message(ParserFields self):
     if memcmp(p + i, PyBytes_AS_STRING(_TYPE), 33) != 0:
         return _pure_next_message(self)
     start = i + 33
-    stop = start + length
-    if stop > size or length > self.max_content_length:
+    if length > size - start or length > self.max_content_length:
         return _pure_next_message(self)
+    stop = start + <Py_ssize_t>length
     # (?:Event-Name: ([!-$&-~]{1,64})\n)?, kept only when that line ends inside the event.
     raw_name = None
     if stop - start > 12 and memcmp(p + start, PyBytes_AS_STRING(_NAME), 12) == 0:
@@ -471,7 +487,7 @@ def next_message(ParserFields self):
             and 1 <= name_end - start - 12 <= 64
         ):
             raw_name = PyBytes_FromStringAndSize(<const char*>p + start + 12, name_end - start - 12)
-    body = PyBytes_FromStringAndSize(<const char*>p + start, length)
+    body = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
     # Nothing above ran Python code, so the buffer has not moved; it is not read again.
     if stop < size and whole_bytes:
         self._pos = stop
