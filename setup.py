@@ -22,11 +22,15 @@ def extensions() -> list[Extension]:
     except ImportError:
         print("paymentd: Cython is not installed; using the pure-Python ESL codec", file=sys.stderr)
         return []
-    return cythonize(
-        [Extension("paymentd.esl._speedups", ["paymentd/esl/_speedups.pyx"], optional=True)],
+    modules = cythonize(
+        [Extension("paymentd.esl._speedups", ["paymentd/esl/_speedups.pyx"])],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )
+    for module in modules:
+        # build_ext then warns and goes on when the compiler is missing or fails.
+        module.optional = True
+    return modules
 
 
 setup(ext_modules=extensions())
