@@ -4,12 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck check bench bench-codec bench-instructions sounds demo readme clean
+.PHONY: run test test-pure lint format typecheck check bench bench-codec bench-instructions sounds demo readme clean
 
-$(STAMP): pyproject.toml
+# `pip install -e .` also compiles the ESL codec's optional accelerator in place
+# (paymentd/esl/_speedups.pyx, with Cython and a C compiler); without them the
+# package installs all the same and runs its pure-Python code.
+$(STAMP): pyproject.toml setup.py paymentd/esl/_speedups.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,dev]'
+	@$(BIN)/python -c "from paymentd.esl import _accel; \
+		print('ESL codec:', 'compiled accelerator' if _accel.speedups else 'pure Python only')"
 	touch $(STAMP)
 
 ## Run the daemon with its embedded defaults (SQLite ledger, sandbox gateway).
@@ -20,13 +25,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## The codec's tests again on its pure-Python code alone (the accelerator switched off).
+test-pure: $(STAMP)
+	PAYMENTD_PURE_PYTHON=1 $(BIN)/pytest $(PYTEST_ARGS) tests/esl tests/eslio tests/testing
+
 lint: $(STAMP)
-	$(BIN)/ruff check paymentd tests bench scripts
-	$(BIN)/ruff format --check paymentd tests bench scripts
+	$(BIN)/ruff check paymentd tests bench scripts setup.py
+	$(BIN)/ruff format --check paymentd tests bench scripts setup.py
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix paymentd tests bench scripts
-	$(BIN)/ruff format paymentd tests bench scripts
+	$(BIN)/ruff check --fix paymentd tests bench scripts setup.py
+	$(BIN)/ruff format paymentd tests bench scripts setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict paymentd

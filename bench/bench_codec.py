@@ -54,6 +54,7 @@ from paymentd.esl import (  # noqa: E402  (the repository must be on the path fi
     Dtmf,
     Event,
     FrameParser,
+    _accel,
 )
 
 SHARED_ESL = REPO.parent / "shared" / "esl"
@@ -321,6 +322,8 @@ def main() -> int:
     print(f"event stream: {n_events} plain events, {len(stream):,} bytes, {avg:,.0f} bytes/event")
     print(f"fed in {READ_SIZE // 1024} KiB reads, best of {args.repeat} rounds")
     print(f"Python {sys.version.split()[0]} at {sys.executable}")
+    codec = "the compiled accelerator" if _accel.speedups else "pure Python (no accelerator)"
+    print(f"ESL codec: {codec}")
     print()
     print(f"{'measure':<56} {'events/s':>10} {'us/event':>9} {'MB/s':>7}")
     rows = [

@@ -89,6 +89,11 @@ def main() -> int:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
     print(f"Python {sys.version.split()[0]} at {sys.executable}, callgrind, PYTHONHASHSEED=0")
+    sys.path.insert(0, str(HERE.parent))
+    from paymentd.esl import _accel
+
+    codec = "the compiled accelerator" if _accel.speedups else "pure Python (no accelerator)"
+    print(f"ESL codec: {codec}")
     for workload in args.workloads or WORKLOADS:
         base, events = instructions(workload, 1)
         more, _ = instructions(workload, 1 + args.passes)

@@ -17,7 +17,10 @@ decoded bytes stay available through :meth:`Headers.get_bytes`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
+
+from paymentd.esl import _accel
 
 __all__ = ["EventHeaders", "Headers", "MappingHeaders", "WireHeaders"]
 
@@ -125,7 +128,28 @@ def _needle(name: str) -> _Needle | None:
     return needle
 
 
-class WireHeaders(Headers):
+class _PyWireFields:
+    """The state of a :class:`WireHeaders`; the compiled accelerator keeps the same
+    fields in C (``_speedups.WireFields``), so that its methods read them directly."""
+
+    __slots__ = ("_body_start", "_data", "_encoded", "_end", "_length_at", "_lower")
+
+    _data: bytes
+    _end: int
+    _encoded: bool
+    _lower: bytes | None
+    # EventHeaders' only: where its body starts, where its length is written.
+    _body_start: int
+    _length_at: int
+
+
+if TYPE_CHECKING or _accel.speedups is None:
+    _WireFields = _PyWireFields
+else:
+    _WireFields = _accel.speedups.WireFields
+
+
+class WireHeaders(Headers, _WireFields):
     """Headers exactly as they came off the wire: ``Name: value`` lines.
 
     ``encoded`` says whether values are percent-encoded (events and the
@@ -133,7 +157,7 @@ class WireHeaders(Headers):
     ``data[:end]``, so a block can be read in place inside a larger buffer.
     """
 
-    __slots__ = ("_data", "_encoded", "_end", "_lower")
+    __slots__ = ()
 
     def __init__(self, block: bytes, encoded: bool, end: int | None = None) -> None:
         self._data = block
@@ -274,7 +298,7 @@ class EventHeaders(WireHeaders):
     FreeSWITCH's output both rules agree.  Empty lines elsewhere carry nothing.
     """
 
-    __slots__ = ("_body_start", "_length_at")
+    __slots__ = ()
 
     def __init__(self, data: bytes) -> None:
         self._data = data
@@ -326,6 +350,15 @@ class EventHeaders(WireHeaders):
         if announced.isdigit() and len(announced) <= 12:
             return rest[: int(announced)]
         return rest
+
+
+if _accel.speedups is not None:
+    _accel.speedups.bind_headers(_NEEDLES, _needle, WireHeaders, EventHeaders)
+    _accel.replace(WireHeaders, "get", _accel.speedups.wire_get)
+    _accel.replace(WireHeaders, "get_bytes", _accel.speedups.wire_get_bytes)
+    _accel.replace(WireHeaders, "_find", _accel.speedups.wire_find)
+    _accel.replace(WireHeaders, "_value_at", _accel.speedups.wire_value_at)
+    _accel.replace(EventHeaders, "_block_end", _accel.speedups.event_block_end)
 
 
 class MappingHeaders(Headers):

@@ -10,16 +10,22 @@ Everything is bounded: the header block and ``Content-Length``.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+from paymentd.esl import _accel
 from paymentd.esl.errors import RemoteProtocolError
 from paymentd.esl.headers import WireHeaders
 from paymentd.esl.messages import (
+    _BY_RAW_NAME,
     ApiResponse,
     AuthRequest,
     CommandReply,
     DisconnectNotice,
+    Event,
     Message,
     UnknownMessage,
+    _event_class,
+    _FromHeaders,
     event_from_plain,
     loads_json_event,
 )
@@ -79,7 +85,37 @@ def _content_length(headers: WireHeaders, limit: int) -> int:
     return length
 
 
-class FrameParser:
+class _PyParserFields:
+    """The state of a :class:`FrameParser`; the compiled accelerator keeps the same
+    fields in C (``_speedups.ParserFields``), so that its ``next_message`` reads them
+    directly."""
+
+    __slots__ = (
+        "_buf",
+        "_eof",
+        "_pending",
+        "_pos",
+        "_scan",
+        "max_content_length",
+        "max_header_bytes",
+    )
+
+    max_header_bytes: int
+    max_content_length: int
+    _buf: bytes | bytearray
+    _pos: int
+    _scan: int
+    _pending: tuple[WireHeaders, int] | None
+    _eof: bool
+
+
+if TYPE_CHECKING or _accel.speedups is None:
+    _ParserFields = _PyParserFields
+else:
+    _ParserFields = _accel.speedups.ParserFields
+
+
+class FrameParser(_ParserFields):
     """Incremental parser of the Event Socket byte stream (either direction's replies and events).
 
     Feed bytes with :meth:`feed` and :meth:`feed_eof`; call :meth:`next_message`
@@ -99,10 +135,10 @@ class FrameParser:
         # Reads are kept in a bytes object, so that a frame costs one copy (a slice);
         # a bytearray gathers what arrives in pieces smaller than what is pending
         # (a large body, a peer writing byte by byte), to keep copying linear.
-        self._buf: bytes | bytearray = b""
+        self._buf = b""
         self._pos = 0
         self._scan = 0
-        self._pending: tuple[WireHeaders, int] | None = None
+        self._pending = None
         self._eof = False
 
     @property
@@ -246,3 +282,14 @@ class FrameParser:
         if not content_type:
             raise RemoteProtocolError("message without a Content-Type header")
         return UnknownMessage(content_type, headers, body)
+
+
+if _accel.speedups is not None:
+    _accel.speedups.bind_parser(
+        FrameParser.next_message,
+        _BY_RAW_NAME,
+        _event_class,
+        _FromHeaders.BODY,
+        tuple(Event.__dict__[slot] for slot in ("headers", "_body", "_name")),
+    )
+    _accel.replace(FrameParser, "next_message", _accel.speedups.next_message)
