@@ -23,7 +23,7 @@ import asyncpg
 from paymentd.gateways import SandboxConfig
 from paymentd.gateways.sandbox import SandboxCharge, SandboxGateway
 from paymentd.ledger import AttemptRecord, Ledger, LedgerConfig, SessionRecord, open_ledger
-from paymentd.testing import Call, FreeSwitchSimulator, Script
+from paymentd.testing import Call, Extension, FreeSwitchSimulator, Script
 from tests.e2e.conftest import BASE_CONFIG, PAY
 from tests.e2e.daemon import RunningDaemon
 from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
@@ -152,11 +152,14 @@ async def ledger_pending_cli(daemon: RunningDaemon) -> list[dict[str, Any]]:
     return records
 
 
-async def place_paying_call(simulator: FreeSwitchSimulator, daemon: RunningDaemon) -> Call:
-    """A verified caller who pays the given amount with the Visa test card."""
+async def place_paying_call(
+    simulator: FreeSwitchSimulator, daemon: RunningDaemon, extension: Extension | str = PAY
+) -> Call:
+    """A verified caller who pays the given amount with the Visa test card (on the
+    payment line, or through ``extension``)."""
     return await simulator.place_call(
         ("127.0.0.1", daemon.esl_port),
-        extension=PAY,
+        extension=extension,
         variables=dict(GIVEN),
         caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
     )

@@ -10,12 +10,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from paymentd.testing import FreeSwitchSimulator, Script, SoundCatalog
+from paymentd.testing import FreeSwitchSimulator, SoundCatalog
 from paymentd.testing.sounds import Audio
-from tests.e2e.charging import daemon_config, sandbox_charges, sandbox_gateway
-from tests.e2e.conftest import PAY, dialplan
+from tests.e2e.charging import daemon_config, place_paying_call, sandbox_charges, sandbox_gateway
+from tests.e2e.conftest import dialplan
 from tests.e2e.daemon import Daemons
-from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +47,7 @@ async def test_read_back_audio_freeswitch_cannot_open_ends_the_capture(
         seed=secrets.randbits(32),
     )
     try:
-        call = await simulator.place_call(
-            ("127.0.0.1", daemon.esl_port),
-            extension=PAY,
-            variables=dict(GIVEN),
-            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-        )
+        call = await place_paying_call(simulator, daemon)
         result = await call.wait_closed(timeout=60)
     finally:
         await simulator.close()

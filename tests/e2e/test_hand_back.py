@@ -30,8 +30,8 @@ from paymentd.testing import (
     SoundCatalog,
     when_playing,
 )
-from tests.e2e.charging import all_sessions
-from tests.e2e.conftest import PAY, dialplan
+from tests.e2e.charging import all_sessions, place_paying_call
+from tests.e2e.conftest import dialplan
 from tests.e2e.daemon import RunningDaemon
 from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
 from tests.testing.rawesl import Paymentd, execute
@@ -160,12 +160,7 @@ async def test_a_later_socket_session_on_the_call_does_not_reset_it(
         seed=secrets.randbits(32),
     )
     try:
-        call = await simulator.place_call(
-            ("127.0.0.1", daemon.esl_port),
-            extension="7300",
-            variables=dict(GIVEN),
-            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-        )
+        call = await place_paying_call(simulator, daemon)
         peer = await later.peer(timeout=60)
         await peer.command("connect")
         await peer.command(execute("transfer", "next XML default"))
@@ -208,12 +203,7 @@ async def test_a_hang_up_racing_the_result_variables_is_a_hang_up_not_an_error(
 
     api._handlers["uuid_setvar"] = hang_up_first
     try:
-        call = await simulator.place_call(
-            ("127.0.0.1", daemon.esl_port),
-            extension=PAY,
-            variables=dict(GIVEN),
-            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-        )
+        call = await place_paying_call(simulator, daemon)
         result = await call.wait_closed(timeout=60)
     finally:
         await simulator.close()

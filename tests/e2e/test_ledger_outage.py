@@ -9,11 +9,9 @@ import asyncpg
 import pytest
 
 from paymentd.ledger import LedgerConfig
-from paymentd.testing import FreeSwitchSimulator, Script
-from tests.e2e.charging import daemon_config, sandbox_charges, sandbox_gateway
-from tests.e2e.conftest import PAY
+from paymentd.testing import FreeSwitchSimulator
+from tests.e2e.charging import daemon_config, place_paying_call, sandbox_charges, sandbox_gateway
 from tests.e2e.daemon import Daemons
-from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
 from tests.ledger.postgres import PostgresCluster
 
 pytestmark = pytest.mark.slow
@@ -46,12 +44,7 @@ async def test_no_payment_is_taken_while_the_ledger_is_down(
     daemon.start()
     await cut_off(postgresql_cluster, dsn)
 
-    call = await simulator.place_call(
-        ("127.0.0.1", daemon.esl_port),
-        extension=PAY,
-        variables=dict(GIVEN),
-        caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-    )
+    call = await place_paying_call(simulator, daemon)
     result = await call.wait_closed(timeout=60)
 
     assert result.variables.get("paymentd_result") == "internal-error"

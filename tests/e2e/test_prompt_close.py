@@ -23,10 +23,10 @@ import pytest
 
 from paymentd.ledger import LedgerConfig
 from paymentd.testing import Action, Dialplan, Extension, FreeSwitchSimulator, Script, when_playing
-from tests.e2e.charging import all_sessions, daemon_config, sandbox_gateway
+from tests.e2e.charging import all_sessions, daemon_config, place_paying_call, sandbox_gateway
 from tests.e2e.conftest import PAY, dialplan
 from tests.e2e.daemon import Daemons, RunningDaemon
-from tests.e2e.scenarios import GAP, GIVEN, confirm_all, pay_given_amount, visa_card
+from tests.e2e.scenarios import GAP, GIVEN, pay_given_amount
 
 pytestmark = pytest.mark.slow
 
@@ -70,12 +70,7 @@ async def test_resume_does_not_wait_for_the_ledger(tmp_path: Path, daemons: Daem
     simulator = FreeSwitchSimulator(time_scale=0.02, dialplan=dialplan(), seed=secrets.randbits(32))
     lock = LedgerLock(daemon.ledger_path)
     try:
-        call = await simulator.place_call(
-            ("127.0.0.1", daemon.esl_port),
-            extension=PAY,
-            variables=dict(GIVEN),
-            caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-        )
+        call = await place_paying_call(simulator, daemon)
         # The charge is in the ledger once the approval is announced; from then on the
         # ledger is slow (locked by someone else).
         for _ in range(3000):

@@ -10,8 +10,9 @@ import pytest
 
 from paymentd.testing import Action, Extension, FreeSwitchSimulator, Script, when_playing
 from paymentd.testing.records import PromptRecord
+from tests.e2e.charging import place_paying_call
 from tests.e2e.daemon import RunningDaemon
-from tests.e2e.scenarios import GIVEN, confirm_all, pay_given_amount, visa_card
+from tests.e2e.scenarios import GIVEN
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +37,7 @@ async def test_a_recording_running_before_paymentd_is_masked_until_the_hand_back
     daemon: RunningDaemon, simulator: FreeSwitchSimulator, tmp_path: Path
 ) -> None:
     path = str(tmp_path / "call.wav")
-    call = await simulator.place_call(
-        ("127.0.0.1", daemon.esl_port),
-        extension=recorded_line(path),
-        variables=dict(GIVEN),
-        caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-    )
+    call = await place_paying_call(simulator, daemon, recorded_line(path))
     result = await call.wait_closed(timeout=60)
 
     assert result.variables.get("paymentd_result") == "success"
@@ -82,12 +78,7 @@ async def test_a_recording_started_during_the_capture_is_masked_at_once(
         reply = await simulator.switch.api.execute("uuid_record", f"{uuid} start {path}")
         assert reply == "+OK Success\n"
 
-    call = await simulator.place_call(
-        ("127.0.0.1", daemon.esl_port),
-        extension=recorded_line(str(tmp_path / "call.wav")),
-        variables=dict(GIVEN),
-        caller=Script(pay_given_amount(), confirm_all(), *visa_card()),
-    )
+    call = await place_paying_call(simulator, daemon, recorded_line(str(tmp_path / "call.wav")))
     call.session.observers.append(Supervisor())
     result = await call.wait_closed(timeout=60)
 
