@@ -151,6 +151,25 @@ class OutboundServer:
             self._calls.pop(task, None)
             self._observer.connection_closed(peer)
 
+    def _session(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: str,
+        observer: ServerObserver | None = None,
+    ) -> CallSession:
+        """A call's session on this server's limits (``observer``: a served call's)."""
+        return CallSession(
+            reader,
+            writer,
+            command_timeout=self._command_timeout,
+            event_queue_size=self._event_queue_size,
+            max_header_bytes=self._max_header_bytes,
+            max_content_length=self._max_content_length,
+            peer=peer,
+            observer=observer,
+        )
+
     async def _release_unserved(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
     ) -> None:
@@ -166,15 +185,7 @@ class OutboundServer:
         task = asyncio.current_task()
         assert task is not None
         self._releasing.add(task)
-        session = CallSession(
-            reader,
-            writer,
-            command_timeout=self._command_timeout,
-            event_queue_size=self._event_queue_size,
-            max_header_bytes=self._max_header_bytes,
-            max_content_length=self._max_content_length,
-            peer=peer,
-        )
+        session = self._session(reader, writer, peer)
         try:
             reply = await session.command(Connect())
             data = reply.message
@@ -198,16 +209,7 @@ class OutboundServer:
         peer: str,
         task: asyncio.Task[None],
     ) -> None:
-        session = CallSession(
-            reader,
-            writer,
-            command_timeout=self._command_timeout,
-            event_queue_size=self._event_queue_size,
-            max_header_bytes=self._max_header_bytes,
-            max_content_length=self._max_content_length,
-            peer=peer,
-            observer=self._observer,
-        )
+        session = self._session(reader, writer, peer, self._observer)
         self._calls[task] = session
         started = time.monotonic()
         try:
