@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+
+from paymentd.esl import Reply
 
 __all__ = [
     "RecordingNotMaskable",
@@ -28,16 +29,8 @@ log = logging.getLogger("paymentd.recordings")
 _RECORDING = re.compile(r"<function>session_record</function>\s*<target>([^<]*)</target>")
 
 
-class _Reply(Protocol):
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def text(self) -> str: ...
-
-
-#: ``api <command>`` on some connection to FreeSWITCH.
-Api = Callable[[str], Awaitable[_Reply]]
+#: ``api <command>`` on some connection to FreeSWITCH (a call's socket, the inbound one).
+Api = Callable[[str], Awaitable[Reply]]
 
 
 class RecordingNotMaskable(Exception):
