@@ -215,14 +215,15 @@ class CallDriver:
             call.api(f"uuid_setvar {uuid} digits_dialed_filter .+"),
             call.api(f"uuid_setvar {uuid} playback_terminators none"),
             call.api(f"uuid_setvar {uuid} sound_prefix {voice}"),
+            # myevents leaves RECORD_START out; asked for, it comes for this call only
+            # (mod_event_socket.c, LFLAG_MYEVENTS): recordings that start later.
+            *((call.command(Events(("RECORD_START",))),) if self._masked is not None else ()),
         )
         for reply in replies:
             _check(reply)
         if self._masked is not None:
             # Before the first prompt: read-backs say card data aloud, and in-band keys
-            # are tones in the audio.  myevents leaves RECORD_START out; asked for here,
-            # it comes for this call only (mod_event_socket.c, LFLAG_MYEVENTS).
-            _check(await call.command(Events(("RECORD_START",))))
+            # are tones in the audio.
             self._masked += await mask_recordings(call.api, uuid)
         await call.execute("answer")
 
