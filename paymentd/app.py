@@ -219,8 +219,11 @@ class Daemon:
             account_id=info.label("paymentd_account_id"),
             reference=info.label("paymentd_reference"),
         )
-        for name in ("paymentd_account_id", "paymentd_reference"):
-            if info.variable(name) is not None and info.label(name) is None:
+        for name, label in (
+            ("paymentd_account_id", context.account_id),
+            ("paymentd_reference", context.reference),
+        ):
+            if label is None and info.variable(name) is not None:
                 log.warning("%s ignored: too long, unprintable or like a card number", name)
         unavailable = None
         try:
