@@ -12,7 +12,7 @@ from aiohttp import web
 
 from paymentd.gateways import StripeConfig, Token
 from paymentd.gateways.stripe import KEY_METADATA, StripeGateway
-from paymentd.payments import Approved, Declined, DeclineReason, Failed, Unknown
+from paymentd.payments import Approved, ChargeRequest, Declined, DeclineReason, Failed, Unknown
 from tests.gateways import support
 from tests.gateways.stripe_proxy import StripeProxy
 
@@ -153,16 +153,24 @@ async def test_lookup_scans_recent_intents_where_search_is_missing(
     assert await gateway.lookup("pd-never-sent") is None
 
 
-async def test_lookup_uses_search_where_available(
+async def charged_where_search_is(
     http: aiohttp.ClientSession, stripe_proxy: StripeProxy
-) -> None:
+) -> tuple[StripeGateway, ChargeRequest, Approved]:
+    """A charge made through the proxy with Stripe's search API emulated."""
     stripe_proxy.search = True
     gateway = stripe(http, stripe_proxy.url)
     request = support.charge_request()
     approved = await gateway.charge(request)
+    assert isinstance(approved, Approved)
+    return gateway, request, approved
+
+
+async def test_lookup_uses_search_where_available(
+    http: aiohttp.ClientSession, stripe_proxy: StripeProxy
+) -> None:
+    gateway, request, approved = await charged_where_search_is(http, stripe_proxy)
     stripe_proxy.requests.clear()
     assert await gateway.lookup(request.idempotency_key) == approved
-    assert isinstance(approved, Approved)
     # What search finds is read as it stands now.
     assert stripe_proxy.paths() == [
         "GET /v1/payment_intents/search",
@@ -175,11 +183,7 @@ async def test_lookup_uses_search_where_available(
 async def test_lookup_does_not_trust_a_stale_search_copy(
     http: aiohttp.ClientSession, stripe_proxy: StripeProxy
 ) -> None:
-    stripe_proxy.search = True
-    gateway = stripe(http, stripe_proxy.url)
-    request = support.charge_request()
-    approved = await gateway.charge(request)
-    assert isinstance(approved, Approved)
+    gateway, request, approved = await charged_where_search_is(http, stripe_proxy)
     # Search still shows the PaymentIntent as it was before it was confirmed.
     stripe_proxy.stale_search = "requires_payment_method"
     assert await gateway.lookup(request.idempotency_key) == approved
